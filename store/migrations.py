@@ -1,0 +1,316 @@
+"""Programmatic Alembic: where a database stands, and moving it, one revision per transaction.
+
+Every revision runs in its own transaction (on SQLite through the transactional-DDL recipe in
+store.db), with foreign keys off on SQLite so that batch table copies cannot cascade deletes,
+and `PRAGMA foreign_key_check` before the commit. A failure leaves the database at the
+revision it had before that step.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+from store.db import (
+    DatabaseAheadError,
+    StoreError,
+    UnversionedDatabaseError,
+    check_sqlite_file,
+    check_writable,
+    create_db_engine,
+    display_name,
+    sqlite_path,
+    translated_errors,
+)
+
+OUR_TABLES = frozenset(
+    {"actions", "action_arguments", "action_invariants", "plans", "plan_projects",
+     "plan_arguments", "plan_invariants", "decisions", "automation_profiles", "plan_repairs",
+     "correction_attempts"}
+)
+
+ProgressStep = Literal["start", "rows", "end"]
+
+
+@dataclass(frozen=True)
+class Revision:
+    revision: str
+    description: str
+
+
+@dataclass(frozen=True)
+class MigrationProgress:
+    """One report from a running migration: a revision starting, moving rows, or ending."""
+
+    step: ProgressStep
+    revision: Revision
+    index: int
+    total: int
+    message: str = ""
+    done: int = 0
+    count: int = 0
+
+
+ProgressCallback = Callable[[MigrationProgress], None]
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    url: str
+    current: str | None
+    head: str
+    pending: tuple[Revision, ...] = field(default=())
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+    @property
+    def where(self) -> str:
+        return display_name(self.url)
+
+
+def script_location() -> Path:
+    """The Alembic scripts: shipped inside the wheel, or at the repo root in a checkout."""
+    packaged = Path(__file__).parent / "alembic"
+    if (packaged / "env.py").exists():
+        return packaged
+    return Path(__file__).parent.parent / "alembic"
+
+
+def alembic_config(
+    connection: sa.Connection | None = None,
+    report_rows: Callable[[str, int, int], None] | None = None,
+) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location()))
+    config.attributes["configure_logging"] = False
+    if connection is not None:
+        config.attributes["connection"] = connection
+    if report_rows is not None:
+        config.attributes["report_rows"] = report_rows
+    return config
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def _describe(script_doc: str | None) -> str:
+    return (script_doc or "").strip().splitlines()[0].rstrip(".") if script_doc else ""
+
+
+def history() -> list[Revision]:
+    """Every revision the code knows, oldest first."""
+    scripts = _scripts()
+    return [
+        Revision(s.revision, _describe(s.doc))
+        for s in reversed(list(scripts.walk_revisions()))
+    ]
+
+
+def head_revision() -> str:
+    head = _scripts().get_current_head()
+    assert head is not None
+    return head
+
+
+def _steps_between(current: str | None, target: str) -> tuple[Revision, ...]:
+    revisions = history()
+    ids = [r.revision for r in revisions]
+    start = 0 if current is None else ids.index(current) + 1
+    end = ids.index(target) + 1
+    return tuple(revisions[start:end])
+
+
+def _read_current(connection: sa.Connection, url: str) -> str | None:
+    tables = set(sa.inspect(connection).get_table_names())
+    if "alembic_version" not in tables:
+        ours = sorted(tables & OUR_TABLES)
+        if ours:
+            raise UnversionedDatabaseError(
+                f"{display_name(url)} has plandesk tables ({', '.join(ours)}) but no "
+                "alembic_version row, so its schema revision is unknown. plandesk will not "
+                "guess; stamp it with `alembic stamp` once you know its revision."
+            )
+        if tables:
+            raise UnversionedDatabaseError(
+                f"{display_name(url)} is a database of some other program "
+                f"(tables: {', '.join(sorted(tables)[:5])})."
+            )
+        return None
+    current = MigrationContext.configure(connection).get_current_revision()
+    known = {r.revision for r in history()}
+    if current is not None and current not in known:
+        raise DatabaseAheadError(
+            f"{display_name(url)} is at revision {current}, which this plandesk does not know "
+            f"(its newest is {head_revision()}). It was written by a newer plandesk; "
+            "upgrade plandesk instead. Nothing was changed."
+        )
+    return current
+
+
+def inspect_database(url: str, *, must_exist: bool = True) -> MigrationStatus:
+    """Where the database stands, read without writing a single byte."""
+    path = sqlite_path(url)
+    if path is not None:
+        if not path.exists() and not must_exist:
+            return MigrationStatus(url, None, head_revision(), _steps_between(None, head_revision()))
+        check_sqlite_file(path)
+    engine = create_db_engine(url, read_only=True)
+    try:
+        with translated_errors(url), engine.connect() as connection:
+            current = _read_current(connection, url)
+    finally:
+        engine.dispose()
+    head = head_revision()
+    return MigrationStatus(url, current, head, _steps_between(current, head))
+
+
+def backup_sqlite(url: str, destination: Path | None = None) -> Path:
+    """A consistent copy of a SQLite database made with SQLite's online backup API."""
+    path = sqlite_path(url)
+    if path is None:
+        raise StoreError("Backups are made for SQLite databases only.")
+    if destination is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        destination = path.with_name(f"{path.stem}.backup-{stamp}{path.suffix or '.db'}")
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        target = sqlite3.connect(destination)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    return destination
+
+
+def _check_foreign_keys(connection: sa.Connection) -> None:
+    if connection.dialect.name != "sqlite":
+        return
+    problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        sample = ", ".join(f"{row[0]} row {row[1]} -> {row[2]}" for row in problems[:5])
+        raise StoreError(
+            f"Migration would leave {len(problems)} broken foreign key(s) ({sample}); "
+            "rolled back."
+        )
+
+
+def _migration_engine(url: str) -> Engine:
+    return create_db_engine(url, foreign_keys=False, transactional_ddl=True)
+
+
+def _run_steps(
+    url: str,
+    steps: tuple[Revision, ...],
+    move: Callable[[Config, str], None],
+    target_of: Callable[[int], str],
+    progress: ProgressCallback | None,
+) -> None:
+    engine = _migration_engine(url)
+    total = len(steps)
+    try:
+        for index, step in enumerate(steps):
+            def report_rows(message: str, done: int, count: int, *, _i: int = index,
+                            _s: Revision = step) -> None:
+                if progress is not None:
+                    progress(MigrationProgress("rows", _s, _i, total, message, done, count))
+
+            if progress is not None:
+                progress(MigrationProgress("start", step, index, total, step.description))
+            with translated_errors(url), engine.connect() as connection:
+                with connection.begin():
+                    move(alembic_config(connection, report_rows), target_of(index))
+                    _check_foreign_keys(connection)
+            if progress is not None:
+                progress(MigrationProgress("end", step, index, total, step.description))
+    finally:
+        engine.dispose()
+
+
+def _prepare_write(url: str, *, must_exist: bool) -> MigrationStatus:
+    status = inspect_database(url, must_exist=must_exist)
+    path = sqlite_path(url)
+    if path is not None:
+        if path.exists():
+            check_writable(path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    return status
+
+
+def upgrade(
+    url: str,
+    target: str = "head",
+    *,
+    progress: ProgressCallback | None = None,
+    backup: bool | Path = False,
+) -> MigrationStatus:
+    """Apply pending revisions up to `target`, each in its own transaction.
+
+    `backup` (SQLite only) copies the database first: True for a file next to it, or a path.
+    """
+    status = _prepare_write(url, must_exist=False)
+    target_id = status.head if target == "head" else target
+    if target_id not in {r.revision for r in history()}:
+        raise StoreError(f"Unknown revision {target!r}; known: {', '.join(known_revisions())}.")
+    ids = known_revisions()
+    if status.current is not None and ids.index(target_id) < ids.index(status.current):
+        raise StoreError(
+            f"{status.where} is already past {target_id} (at {status.current}); "
+            "use downgrade to go back."
+        )
+    steps = _steps_between(status.current, target_id)
+    path = sqlite_path(url)
+    if backup and steps and path is not None and status.current is not None:
+        backup_sqlite(url, backup if isinstance(backup, Path) else None)
+    _run_steps(
+        url,
+        steps,
+        lambda config, rev: command.upgrade(config, rev),
+        lambda index: steps[index].revision,
+        progress,
+    )
+    return inspect_database(url)
+
+
+def downgrade(
+    url: str, target: str, *, progress: ProgressCallback | None = None
+) -> MigrationStatus:
+    """Undo revisions down to `target` ("base" removes every table), one transaction each."""
+    status = _prepare_write(url, must_exist=True)
+    ids = [r.revision for r in history()]
+    if target != "base" and target not in ids:
+        raise StoreError(f"Unknown revision {target!r}; known: base, {', '.join(ids)}.")
+    if status.current is None:
+        raise StoreError(f"{status.where} has no schema to downgrade.")
+    stop = 0 if target == "base" else ids.index(target) + 1
+    upto = ids.index(status.current) + 1
+    if stop > upto - 1 and target != status.current:
+        raise StoreError(f"{status.where} is at {status.current}, below {target}.")
+    undo = tuple(reversed(history()[stop:upto]))
+
+    def target_of(index: int) -> str:
+        position = ids.index(undo[index].revision)
+        return ids[position - 1] if position > 0 else "base"
+
+    _run_steps(url, undo, lambda config, rev: command.downgrade(config, rev), target_of, progress)
+    return inspect_database(url)
+
+
+def known_revisions() -> list[str]:
+    return [r.revision for r in history()]
