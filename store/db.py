@@ -13,7 +13,7 @@ import platformdirs
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import Session
+from sqlmodel import Session
 
 BUSY_TIMEOUT_MS = 5000
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -198,3 +198,20 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def artifacts_root(url: str) -> Path:
+    """Where decision artifact folders live: $PLANDESK_ARTIFACTS, else beside a SQLite file,
+    else in the user data dir."""
+    configured = os.environ.get("PLANDESK_ARTIFACTS")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    path = sqlite_path(url)
+    if path is not None:
+        return path.with_name(path.stem + "-artifacts")
+    return Path(platformdirs.user_data_dir("plandesk", appauthor=False)) / "artifacts"
+
+
+def archive_root(url: str) -> Path:
+    """Where a revert moves artifact folders: one sub-folder per correction attempt."""
+    return artifacts_root(url) / "_archive"

@@ -4,8 +4,6 @@ The naming convention is set on the metadata before any table class is declared 
 every constraint (including enum CHECKs) has a stable name that survives SQLite batch copies.
 """
 
-from __future__ import annotations
-
 import enum
 from datetime import UTC, datetime
 from typing import Any, Optional
@@ -258,11 +256,11 @@ class Plan(SQLModel, table=True):
     created_at: str
     updated_at: str
 
-    children: list[Plan] = Relationship(
+    children: list["Plan"] = Relationship(
         back_populates="parent",
         sa_relationship_kwargs={"foreign_keys": "[Plan.parent_plan_id]", "lazy": "raise"},
     )
-    parent: Optional[Plan] = Relationship(  # noqa: UP045 - SQLModel needs Optional here
+    parent: Optional["Plan"] = Relationship(  # noqa: UP045 - SQLModel needs Optional here
         back_populates="children",
         sa_relationship_kwargs={
             "foreign_keys": "[Plan.parent_plan_id]",
@@ -270,7 +268,7 @@ class Plan(SQLModel, table=True):
             "lazy": "raise",
         },
     )
-    decisions: list[Decision] = Relationship(
+    decisions: list["Decision"] = Relationship(
         back_populates="plan",
         sa_relationship_kwargs={"order_by": "Decision.sequence", "lazy": "raise"},
     )
@@ -340,7 +338,7 @@ class Decision(SQLModel, table=True):
     artifacts_path: str | None = None
     created_at: str
 
-    plan: Optional[Plan] = Relationship(  # noqa: UP045 - SQLModel needs Optional here
+    plan: Optional["Plan"] = Relationship(  # noqa: UP045 - SQLModel needs Optional here
         back_populates="decisions", sa_relationship_kwargs={"lazy": "raise"}
     )
 
