@@ -1,0 +1,167 @@
+"""The `plandesk` console script: the app by default, and headless commands for scripts.
+
+Textual is imported only when the app starts, so `plandesk db ...` stays quick.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from store import migrations
+from store.db import StoreError, database_url, display_name
+
+DB_HELP = "Database file path or SQLAlchemy URL (default: $PLANDESK_DB, then the user data dir)."
+
+
+def fail(message: str) -> None:
+    click.echo(f"plandesk: {message}", err=True)
+    sys.exit(1)
+
+
+def demo_database_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("plandesk", appauthor=False)) / "demo.db"
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db", metavar="PATH_OR_URL", help=DB_HELP)
+@click.option("--demo", is_flag=True, help="Open the demo database (created on first use).")
+@click.version_option(package_name="plandesk")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, demo: bool) -> None:
+    """Browse and correct AI-agent plans. With no command, opens the app."""
+    ctx.ensure_object(dict)
+    ctx.obj["db"] = db
+    if ctx.invoked_subcommand is not None:
+        return
+    if demo and db:
+        fail("use either --demo or --db, not both")
+    from tui.app import PlandeskApp
+
+    if demo:
+        app = PlandeskApp(database_url(demo_database_path()), create_demo=True)
+    else:
+        app = PlandeskApp(database_url(db))
+    app.run()
+    sys.exit(app.return_code or 0)
+
+
+def _url(ctx: click.Context, db: str | None) -> str:
+    return database_url(db or ctx.obj.get("db"))
+
+
+db_option = click.option("--db", "db", metavar="PATH_OR_URL", help=DB_HELP)
+
+
+@main.group("db")
+def db_group() -> None:
+    """Inspect and migrate the database schema."""
+
+
+def _print_progress(event: migrations.MigrationProgress) -> None:
+    arrow = f"[{event.index + 1}/{event.total}] {event.revision.revision}"
+    if event.step == "start":
+        click.echo(f"{arrow} {event.revision.description} ...")
+    elif event.step == "rows" and event.count:
+        click.echo(f"{arrow}   {event.message}: {event.done:,}/{event.count:,} rows")
+    elif event.step == "rows":
+        click.echo(f"{arrow}   {event.message}")
+    elif event.step == "end":
+        click.echo(f"{arrow} done")
+
+
+@db_group.command("current")
+@db_option
+@click.pass_context
+def db_current(ctx: click.Context, db: str | None) -> None:
+    """Show the database's revision and what is pending."""
+    url = _url(ctx, db)
+    try:
+        status = migrations.inspect_database(url)
+    except StoreError as exc:
+        fail(str(exc))
+    click.echo(f"database: {display_name(url)}")
+    click.echo(f"current:  {status.current or '(empty)'}")
+    click.echo(f"head:     {status.head}")
+    if status.up_to_date:
+        click.echo("up to date")
+    for revision in status.pending:
+        click.echo(f"pending:  {revision.revision}  {revision.description}")
+
+
+@db_group.command("upgrade")
+@db_option
+@click.option("--to", "target", default="head", show_default=True, help="Target revision.")
+@click.option("--backup/--no-backup", default=False, help="Copy a SQLite file first.")
+@click.pass_context
+def db_upgrade(ctx: click.Context, db: str | None, target: str, backup: bool) -> None:
+    """Apply pending migrations (each revision in its own transaction)."""
+    url = _url(ctx, db)
+    try:
+        status = migrations.upgrade(url, target, progress=_print_progress, backup=backup)
+    except StoreError as exc:
+        fail(str(exc))
+    click.echo(f"{display_name(url)} is at {status.current}")
+
+
+@db_group.command("downgrade")
+@db_option
+@click.argument("revision")
+@click.pass_context
+def db_downgrade(ctx: click.Context, db: str | None, revision: str) -> None:
+    """Undo migrations down to REVISION (or 'base')."""
+    url = _url(ctx, db)
+    try:
+        status = migrations.downgrade(url, revision, progress=_print_progress)
+    except StoreError as exc:
+        fail(str(exc))
+    click.echo(f"{display_name(url)} is at {status.current or 'base'}")
+
+
+@db_group.command("history")
+def db_history() -> None:
+    """List every revision this plandesk knows."""
+    for revision in migrations.history():
+        click.echo(f"{revision.revision}  {revision.description}")
+
+
+@main.command("demo")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def demo_command(path: Path) -> None:
+    """Write the demo database to PATH (a new file) with its artifact folders."""
+    from store.demo import create_demo
+
+    try:
+        url, count = create_demo(path)
+    except StoreError as exc:
+        fail(str(exc))
+    click.echo(f"wrote {count} plans to {display_name(url)}")
+
+
+@main.command("seed")
+@click.argument("path")
+@click.option("--plans", "plan_count", type=click.IntRange(min=1), required=True)
+@click.option("--max-depth", type=click.IntRange(min=1), required=True)
+@click.option("--revision", default="head", show_default=True,
+              help="Write the data in this revision's shape (0002: a legacy database).")
+@click.option("--wide", type=click.IntRange(min=0), default=0,
+              help="Give the first root this many direct children.")
+@click.option("--random-seed", type=int, default=7, show_default=True)
+def seed_command(
+    path: str, plan_count: int, max_depth: int, revision: str, wide: int, random_seed: int
+) -> None:
+    """Write PLANS synthetic plans to a new database (for benchmarks)."""
+    from store.seed import seed_database
+
+    try:
+        summary = seed_database(
+            database_url(path), plan_count, max_depth, revision=revision, wide=wide,
+            random_seed=random_seed, progress=lambda m: click.echo(m),
+        )
+    except (StoreError, ValueError) as exc:
+        fail(str(exc))
+    click.echo(summary)
