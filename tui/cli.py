@@ -130,9 +130,9 @@ def db_history() -> None:
 
 
 @main.command("demo")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-def demo_command(path: Path) -> None:
-    """Write the demo database to PATH (a new file) with its artifact folders."""
+@click.argument("path")
+def demo_command(path: str) -> None:
+    """Write the demo database to PATH (a new file, or an empty database URL)."""
     from store.demo import create_demo
 
     try:
