@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 BUSY_TIMEOUT_MS = 5000
+MIGRATION_CACHE_KIB = 512 * 1024
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -82,9 +83,12 @@ def display_name(url: str) -> str:
 
 def _sqlite_connect_listener(*, foreign_keys: bool, read_only: bool, manual_begin: bool) -> Any:
     def on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        cursor = dbapi_connection.cursor()
         if manual_begin:
             dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
+            # Migrations walk and copy whole tables: give them memory instead of disk seeks.
+            cursor.execute(f"PRAGMA cache_size = -{MIGRATION_CACHE_KIB}")
+            cursor.execute("PRAGMA temp_store = MEMORY")
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
         if not read_only:

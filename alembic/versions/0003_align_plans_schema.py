@@ -131,6 +131,7 @@ def compute_roots(bind: sa.Connection, now: str) -> None:
         " SELECT w.start_id, p.parent_plan_id FROM walk w JOIN plans p ON p.plan_id = w.cur_id"
         ") SELECT start_id, cur_id FROM walk"
     ))
+    bind.execute(sa.text("CREATE INDEX plan_walk_tmp_start ON plan_walk_tmp (start_id, cur_id)"))
     # A plan whose upward walk comes back to itself is on a cycle; the smallest id of a
     # cycle is where it is broken.
     bind.execute(sa.text(
