@@ -2,6 +2,7 @@
 
 from logging.config import fileConfig
 
+import sqlalchemy as sa
 from alembic import context
 from sqlmodel import SQLModel
 
@@ -28,9 +29,13 @@ def run_on(connection) -> None:
 
 
 def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        run_on(connection)
+    given = config.attributes.get("connection")
+    if isinstance(given, sa.engine.Connection):
+        run_on(given)
+        return
+    if isinstance(given, sa.engine.Engine):  # pytest-alembic hands over an engine
+        with given.connect() as connection:
+            run_on(connection)
         return
     url = config.get_main_option("sqlalchemy.url") or database_url()
     engine = create_db_engine(url, foreign_keys=False, transactional_ddl=True)

@@ -154,7 +154,9 @@ def check_sqlite_file(path: Path) -> None:
 
 
 def check_writable(path: Path) -> None:
-    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+    """Refuse a file marked read-only, even for root (who could write it anyway)."""
+    no_write_bits = not path.stat().st_mode & 0o222
+    if no_write_bits or not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
         raise ReadOnlyDatabaseError(
             f"{path} is read-only (or its folder is); plandesk needs to write to it."
         )
