@@ -723,9 +723,19 @@ def run_correction(
     artifacts = Path(artifacts_root).resolve()
     archive = Path(archive_root).resolve()
     with _engine_for(url_or_engine) as engine:
-        with session_scope(engine) as session:
-            _preview(session, plan_id, decision_id, chosen, artifacts_root=artifacts,
-                     archive_root=archive, own_attempt_id=None)
+
+        def validate() -> None:
+            with session_scope(engine) as session:
+                _preview(session, plan_id, decision_id, chosen, artifacts_root=artifacts,
+                         archive_root=archive, own_attempt_id=None)
+
+        try:
+            validate()
+        except CorrectionInProgressError as exc:
+            outcome, _, _ = _recover_if_dead(engine, exc.attempt_id, artifacts, archive, move)
+            if outcome == "busy":
+                raise
+            validate()
         attempt_id = str(ULID())
         lock = AttemptLock.try_acquire(archive, attempt_id)
         if lock is None:  # nobody else can know a fresh ULID

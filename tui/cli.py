@@ -165,3 +165,39 @@ def seed_command(
     except (StoreError, ValueError) as exc:
         fail(str(exc))
     click.echo(summary)
+
+
+@main.command("correct")
+@click.argument("plan_id")
+@click.argument("decision_id")
+@click.option("--mode", type=click.Choice(["revert", "append"]), required=True,
+              help="revert: undo the decision and every later one; append: add a correction.")
+@click.option("--guidance", required=True, help="What should be done differently.")
+@db_option
+@click.pass_context
+def correct_command(
+    ctx: click.Context, plan_id: str, decision_id: str, mode: str, guidance: str, db: str | None
+) -> None:
+    """Correct DECISION_ID of PLAN_ID; exit 0 only when the attempt completes."""
+    from store.corrections import recover_interrupted, run_correction
+    from store.db import archive_root, artifacts_root, translated_errors
+
+    url = _url(ctx, db)
+    try:
+        status = migrations.inspect_database(url)
+        if not status.up_to_date:
+            fail(f"{display_name(url)} is at revision {status.current or '(empty)'}, not "
+                 f"{status.head}; run `plandesk db upgrade` first")
+        artifacts, archive = artifacts_root(url), archive_root(url)
+        with translated_errors(url):
+            report = recover_interrupted(url, artifacts, archive)
+            for recovered in report.recovered:
+                click.echo(f"recovered interrupted correction {recovered.correction_attempt_id}: "
+                           f"{recovered.failure_reason}", err=True)
+            attempt = run_correction(url, plan_id, decision_id, mode, guidance,
+                                     artifacts_root=artifacts, archive_root=archive)
+    except StoreError as exc:
+        fail(str(exc))
+    click.echo(f"{attempt.correction_attempt_id} {attempt.state.value}")
+    if attempt.state.value != "complete":
+        fail(f"correction {attempt.correction_attempt_id} failed: {attempt.failure_reason}")
