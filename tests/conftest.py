@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -35,8 +36,9 @@ def sqlite_url(tmp_path) -> str:
     return database_url(tmp_path / "plans.db")
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
+@contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """A new, empty database on the test server, dropped afterwards."""
     admin = pg_admin_url()
     if admin is None:
         pytest.skip(f"PostgreSQL not configured (set ${PG_ENV})")
@@ -50,6 +52,22 @@ def pg_url() -> Iterator[str]:
         with engine.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         engine.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with fresh_pg_database() as url:
+        yield url
+
+
+@pytest.fixture
+def second_db_url(db_url, tmp_path) -> Iterator[str]:
+    """Another empty database on the same backend as `db_url`."""
+    if db_url.startswith("sqlite"):
+        yield database_url(tmp_path / "second.db")
+        return
+    with fresh_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

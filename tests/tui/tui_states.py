@@ -1,0 +1,194 @@
+"""Fixed app states shared by the snapshot tests and `python tests/tui/tui_states.py`
+(which writes screenshots/*.svg): the same databases, the same keys, the same sizes.
+
+Databases are built in a given folder and opened by a path relative to it (the tests chdir
+there), so nothing on screen depends on where the temporary folder was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from store import migrations
+from store.db import database_url
+from store.demo import create_demo
+from tui.app import PlandeskApp
+
+SIZES = ((80, 24), (160, 48))
+FIXED_TIME = "2025-11-03T08:00:00.000000+00:00"
+
+
+def demo_database(folder: Path) -> str:
+    create_demo(folder / "demo.db")
+    return "demo.db"
+
+
+def legacy_database(folder: Path) -> str:
+    """A database at revision 0002 with a small legacy forest (no snapshots, NULL roots)."""
+    path = folder / "legacy.db"
+    migrations.upgrade(database_url(path), "0002")
+    rows = [
+        # plan_id, parent, root, name, phase, state, automation_profile
+        ("01J0000000LEGACYR00T000001", None, None, "ops/rotate-keys", "execute", "processing",
+         None),
+        ("01J0000000LEGACYCH1LD00002", "01J0000000LEGACYR00T000001", None, "ops/rotate-db-keys",
+         "execute", "errored", '{"profile_name": "supervised", "provenance": "legacy"}'),
+        ("01J0000000LEGACYGRANDCH003", "01J0000000LEGACYCH1LD00002", None, "ops/verify-rotation",
+         "strategize", "queued", "balanced"),
+        ("01J0000000LEGACYR00T000004", None, None, "ops/retire-v1-api", "applied", "complete",
+         "yolo-mode"),
+    ]
+    connection = sqlite3.connect(path)
+    try:
+        with connection:
+            for plan_id, parent, root, name, phase, state, profile in rows:
+                connection.execute(
+                    "INSERT INTO plans (plan_id, parent_plan_id, root_plan_id, namespaced_name,"
+                    " namespace, description, phase, processing_state, automation_profile,"
+                    " created_at, updated_at) VALUES (?, ?, ?, ?, 'ops', ?, ?, ?, ?, ?, ?)",
+                    (plan_id, parent, root, name, f"Legacy plan {name}.", phase, state, profile,
+                     FIXED_TIME, FIXED_TIME),
+                )
+            connection.execute(
+                "INSERT INTO decisions (decision_id, plan_id, sequence, phase, title, created_at)"
+                " VALUES ('01J0000000LEGACYDEC1S10N01', '01J0000000LEGACYR00T000001', 1,"
+                " 'execute', 'Rotate one region at a time', ?)",
+                (FIXED_TIME,),
+            )
+    finally:
+        connection.close()
+    return "legacy.db"
+
+
+def ahead_database(folder: Path) -> str:
+    path = folder / "ahead.db"
+    migrations.upgrade(database_url(path))
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0099'")
+    connection.close()
+    return "ahead.db"
+
+
+def not_a_database(folder: Path) -> str:
+    (folder / "notes.db").write_text("These are my meeting notes, not a database.\n")
+    return "notes.db"
+
+
+def read_only_database(folder: Path) -> str:
+    name = demo_database(folder)
+    (folder / name).chmod(0o444)
+    return name
+
+
+def missing_database(folder: Path) -> str:
+    return "nowhere.db"
+
+
+def locked_database(folder: Path) -> tuple[str, sqlite3.Connection]:
+    """A database another connection holds an exclusive lock on (rollback journal mode)."""
+    path = folder / "locked.db"
+    migrations.upgrade(database_url(path))
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=DELETE")
+    connection.execute("BEGIN EXCLUSIVE")
+    return "locked.db", connection
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait until no worker runs and every message they posted has been handled."""
+    app = pilot.app
+    for _ in range(20):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers):
+            await pilot.pause()
+            if not any(w.is_running for w in app.workers):
+                break
+    for box in app.query(Input):
+        box.cursor_blink = False
+
+
+async def press(pilot: Pilot[None], *keys: str) -> None:
+    """Press keys one at a time, letting the workers each key starts finish."""
+    await settle(pilot)
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    database: Callable[[Path], str]
+    keys: tuple[str, ...] = ()
+    screenshot: bool = False
+    demo: bool = field(default=False)
+
+    def app(self, folder: Path) -> PlandeskApp:
+        return PlandeskApp(database_url(self.database(folder)))
+
+    def run_before(self) -> Callable[[Pilot[None]], Awaitable[None]]:
+        async def run(pilot: Pilot[None]) -> None:
+            await press(pilot, *self.keys)
+
+        return run
+
+
+THREE_LEVELS = ("right", "down", "right", "down", "down", "right", "down")
+
+STATES = (
+    State("migration_pending", legacy_database, screenshot=True),
+    State("migration_done", legacy_database, ("b", "enter", "right", "down")),
+    State("plans", demo_database, THREE_LEVELS, screenshot=True),
+    State("filter", demo_database, ("slash", *"phase:applied", "enter")),
+    State("snapshot_drift", demo_database, ("right", "down", "2"), screenshot=True),
+    State("decisions", demo_database, ("right", "4")),
+    State("markup_safety", demo_database, ("down", "down", "down")),
+    State("help", demo_database, ("question_mark",), screenshot=True),
+    State("error_ahead", ahead_database),
+    State("error_not_a_database", not_a_database),
+    State("error_read_only", read_only_database),
+    State("error_missing", missing_database),
+)
+
+
+async def _screenshot(state: State, folder: Path, size: tuple[int, int], out: Path) -> None:
+    app = state.app(folder)
+    async with app.run_test(size=size) as pilot:
+        await state.run_before()(pilot)
+        app.save_screenshot(str(out))
+
+
+def main() -> None:
+    """Write screenshots/<state>.svg for the README from the states above (at 160x48)."""
+    import tempfile
+
+    root = Path(__file__).resolve().parents[2]
+    out_dir = root / "screenshots"
+    out_dir.mkdir(exist_ok=True)
+    os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+    for state in STATES:
+        if not state.screenshot:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            cwd = Path.cwd()
+            os.chdir(tmp)
+            try:
+                asyncio.run(_screenshot(state, Path(tmp), (160, 48), out_dir / f"{state.name}.svg"))
+            finally:
+                os.chdir(cwd)
+        print(f"wrote screenshots/{state.name}.svg", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
