@@ -67,7 +67,7 @@ def database_url(target: str | os.PathLike[str] | None = None) -> str:
 def sqlite_path(url: str) -> Path | None:
     """The file behind a SQLite URL, or None for other backends and in-memory databases."""
     parsed = make_url(url)
-    if not parsed.get_backend_name() == "sqlite":
+    if parsed.get_backend_name() != "sqlite":
         return None
     if not parsed.database or parsed.database == ":memory:":
         return None

@@ -12,6 +12,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session
 from ulid import ULID
@@ -42,7 +43,9 @@ DEMO_EPOCH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 def demo_id(key: str, minutes: int) -> str:
     """A stable ULID: the demo clock for its time part, a hash of `key` for the rest."""
     stamp = int((DEMO_EPOCH + timedelta(minutes=minutes)).timestamp() * 1000)
-    return str(ULID.from_bytes(stamp.to_bytes(6, "big") + hashlib.sha256(key.encode()).digest()[:10]))
+    return str(
+        ULID.from_bytes(stamp.to_bytes(6, "big") + hashlib.sha256(key.encode()).digest()[:10])
+    )
 
 
 def demo_time(minutes: int) -> str:
@@ -61,9 +64,7 @@ class DemoPlan:
     decisions: tuple[str, ...] = ()
 
 
-def P(  # noqa: N802 - reads like a tree literal
-    key: str, name: str, description: str, *children: DemoPlan, **kwargs: object
-) -> DemoPlan:
+def P(key: str, name: str, description: str, *children: DemoPlan, **kwargs: object) -> DemoPlan:
     return DemoPlan(key, name, description, tuple(children), **kwargs)  # type: ignore[arg-type]
 
 
@@ -72,83 +73,203 @@ FAILED = {"phase": PlanPhase.EXECUTE, "state": ProcessingState.ERRORED}
 WAITING = {"phase": PlanPhase.STRATEGIZE, "state": ProcessingState.QUEUED}
 
 FOREST: tuple[DemoPlan, ...] = (
-    P("billing", "billing/migrate-invoices", "Move invoice storage from the monolith to the "
-      "billing service without losing a cent.",
-      P("billing.schema", "billing/design-schema", "Design the invoices schema in the billing "
-        "service.",
-        P("billing.schema.review", "billing/review-schema", "Get the schema reviewed by the "
-          "data team.", **DONE, decisions=("Accept the reviewers' index changes",)),
-        P("billing.schema.ddl", "billing/write-ddl", "Write and test the DDL migrations.",
-          P("billing.schema.ddl.pg", "billing/ddl-postgres", "Apply the DDL on the staging "
-            "PostgreSQL cluster.",
-            P("billing.schema.ddl.pg.verify", "billing/verify-constraints", "Verify every "
-              "foreign key and CHECK on staging.", **WAITING),
-            decisions=("Use NOT VALID then VALIDATE for the big FKs",
-                       "Run the migration in the 02:00 window")),
-          decisions=("Split the DDL into three revisions",)),
-        **DONE, decisions=("Key invoices by ULID", "Store money as integer cents")),
-      P("billing.backfill", "billing/backfill-invoices", "Copy twelve years of invoices in "
-        "batches of 10,000 rows.",
-        P("billing.backfill.dryrun", "billing/dry-run", "Dry-run the backfill on a snapshot.",
-          **DONE, decisions=("Batch size 10,000 keeps replication lag under 2 s",)),
-        P("billing.backfill.run", "billing/run-backfill", "Run the backfill for real.",
-          **FAILED, decisions=("Pause the backfill when lag exceeds 5 s",
-                               "Retry failed batches three times",
-                               "Skip invoices with a NULL customer")),
+    P(
+        "billing",
+        "billing/migrate-invoices",
+        "Move invoice storage from the monolith to the billing service without losing a cent.",
+        P(
+            "billing.schema",
+            "billing/design-schema",
+            "Design the invoices schema in the billing service.",
+            P(
+                "billing.schema.review",
+                "billing/review-schema",
+                "Get the schema reviewed by the data team.",
+                **DONE,
+                decisions=("Accept the reviewers' index changes",),
+            ),
+            P(
+                "billing.schema.ddl",
+                "billing/write-ddl",
+                "Write and test the DDL migrations.",
+                P(
+                    "billing.schema.ddl.pg",
+                    "billing/ddl-postgres",
+                    "Apply the DDL on the staging PostgreSQL cluster.",
+                    P(
+                        "billing.schema.ddl.pg.verify",
+                        "billing/verify-constraints",
+                        "Verify every foreign key and CHECK on staging.",
+                        **WAITING,
+                    ),
+                    decisions=(
+                        "Use NOT VALID then VALIDATE for the big FKs",
+                        "Run the migration in the 02:00 window",
+                    ),
+                ),
+                decisions=("Split the DDL into three revisions",),
+            ),
+            **DONE,
+            decisions=("Key invoices by ULID", "Store money as integer cents"),
+        ),
+        P(
+            "billing.backfill",
+            "billing/backfill-invoices",
+            "Copy twelve years of invoices in batches of 10,000 rows.",
+            P(
+                "billing.backfill.dryrun",
+                "billing/dry-run",
+                "Dry-run the backfill on a snapshot.",
+                **DONE,
+                decisions=("Batch size 10,000 keeps replication lag under 2 s",),
+            ),
+            P(
+                "billing.backfill.run",
+                "billing/run-backfill",
+                "Run the backfill for real.",
+                **FAILED,
+                decisions=(
+                    "Pause the backfill when lag exceeds 5 s",
+                    "Retry failed batches three times",
+                    "Skip invoices with a NULL customer",
+                ),
+            ),
+            profile="supervised",
+            decisions=("Backfill oldest invoices first",),
+        ),
         profile="supervised",
-        decisions=("Backfill oldest invoices first",)),
-      profile="supervised",
-      decisions=("Migrate in three stages: schema, backfill, cut-over",
-                 "Keep the monolith writable until cut-over")),
-    P("search", "search/reindex-catalog", "Rebuild the product search index with the new "
-      "tokenizer.",
-      P("search.tokenizer", "search/evaluate-tokenizer", "Compare the new tokenizer on the "
-        "top 1,000 queries.",
-        P("search.tokenizer.golden", "search/golden-queries", "Assemble golden query sets per "
-          "locale.",
-          P("search.tokenizer.golden.de", "search/golden-queries-de", "German compound words "
-            "need their own set.", **WAITING),
-          P("search.tokenizer.golden.ja", "search/golden-queries-ja", "Japanese needs "
-            "morphological analysis.", **WAITING, profile="manual"),
-          **DONE, decisions=("Twelve locales, 200 queries each",)),
-        decisions=("Use nDCG@10 as the acceptance metric",)),
-      P("search.shadow", "search/shadow-traffic", "Serve 5% shadow traffic from the new "
-        "index.", **WAITING),
-      profile="balanced",
-      decisions=("Build the new index beside the old one",
-                 "Switch the alias only after shadow traffic is clean")),
-    P("infra", "infra/upgrade-postgres", "Upgrade the primary database cluster from "
-      "PostgreSQL 14 to 16.",
-      P("infra.replica", "infra/upgrade-replicas", "Upgrade the read replicas first.",
-        P("infra.replica.eu", "infra/replica-eu", "Upgrade the EU replica.",
-          P("infra.replica.eu.check", "infra/replica-eu-checksums", "Compare checksums "
-            "before and after.", **DONE, decisions=("pg_checksums on every data directory",)),
-          **DONE, decisions=("Use pg_upgrade --link",)),
-        P("infra.replica.us", "infra/replica-us", "Upgrade the US replica.", **FAILED,
-          decisions=("Use pg_upgrade --link", "Roll back after the extension mismatch")),
-        decisions=("One region at a time",)),
-      profile="autonomous",
-      decisions=("Blue/green with logical replication",)),
-    P("docs", "docs/refresh-api-reference", "Regenerate the API reference from the OpenAPI "
-      "spec; the old one says [@click=app.quit]boom[/] and \x1b[31mred\x1b[0m literally.",
-      P("docs.examples", "docs/fix-examples", "Make every example in the reference runnable.",
-        P("docs.examples.python", "docs/examples-python", "Python examples.",
-          P("docs.examples.python.async", "docs/examples-python-async", "Async client "
-            "examples.", **WAITING),
-          decisions=("Test examples with pytest --doctest-glob",)),
-        **WAITING),
-      profile="turbo-mode", **WAITING,
-      decisions=("Generate from the spec, never by hand",)),
+        decisions=(
+            "Migrate in three stages: schema, backfill, cut-over",
+            "Keep the monolith writable until cut-over",
+        ),
+    ),
+    P(
+        "search",
+        "search/reindex-catalog",
+        "Rebuild the product search index with the new tokenizer.",
+        P(
+            "search.tokenizer",
+            "search/evaluate-tokenizer",
+            "Compare the new tokenizer on the top 1,000 queries.",
+            P(
+                "search.tokenizer.golden",
+                "search/golden-queries",
+                "Assemble golden query sets per locale.",
+                P(
+                    "search.tokenizer.golden.de",
+                    "search/golden-queries-de",
+                    "German compound words need their own set.",
+                    **WAITING,
+                ),
+                P(
+                    "search.tokenizer.golden.ja",
+                    "search/golden-queries-ja",
+                    "Japanese needs morphological analysis.",
+                    **WAITING,
+                    profile="manual",
+                ),
+                **DONE,
+                decisions=("Twelve locales, 200 queries each",),
+            ),
+            decisions=("Use nDCG@10 as the acceptance metric",),
+        ),
+        P(
+            "search.shadow",
+            "search/shadow-traffic",
+            "Serve 5% shadow traffic from the new index.",
+            **WAITING,
+        ),
+        profile="balanced",
+        decisions=(
+            "Build the new index beside the old one",
+            "Switch the alias only after shadow traffic is clean",
+        ),
+    ),
+    P(
+        "infra",
+        "infra/upgrade-postgres",
+        "Upgrade the primary database cluster from PostgreSQL 14 to 16.",
+        P(
+            "infra.replica",
+            "infra/upgrade-replicas",
+            "Upgrade the read replicas first.",
+            P(
+                "infra.replica.eu",
+                "infra/replica-eu",
+                "Upgrade the EU replica.",
+                P(
+                    "infra.replica.eu.check",
+                    "infra/replica-eu-checksums",
+                    "Compare checksums before and after.",
+                    **DONE,
+                    decisions=("pg_checksums on every data directory",),
+                ),
+                **DONE,
+                decisions=("Use pg_upgrade --link",),
+            ),
+            P(
+                "infra.replica.us",
+                "infra/replica-us",
+                "Upgrade the US replica.",
+                **FAILED,
+                decisions=("Use pg_upgrade --link", "Roll back after the extension mismatch"),
+            ),
+            decisions=("One region at a time",),
+        ),
+        profile="autonomous",
+        decisions=("Blue/green with logical replication",),
+    ),
+    P(
+        "docs",
+        "docs/refresh-api-reference",
+        "Regenerate the API reference from the OpenAPI "
+        "spec; the old one says [@click=app.quit]boom[/] and \x1b[31mred\x1b[0m literally.",
+        P(
+            "docs.examples",
+            "docs/fix-examples",
+            "Make every example in the reference runnable.",
+            P(
+                "docs.examples.python",
+                "docs/examples-python",
+                "Python examples.",
+                P(
+                    "docs.examples.python.async",
+                    "docs/examples-python-async",
+                    "Async client examples.",
+                    **WAITING,
+                ),
+                decisions=("Test examples with pytest --doctest-glob",),
+            ),
+            **WAITING,
+        ),
+        profile="turbo-mode",
+        **WAITING,
+        decisions=("Generate from the spec, never by hand",),
+    ),
 )
 
-DRIFTED_PROFILES = {
-    "balanced": ("Agents plan and execute freely; applying needs a person.",
-                 {"auto_strategize": True, "auto_execute": True, "auto_apply": False,
-                  "require_review": True, "max_parallel_children": 6}),
-    "supervised": ("Agents plan and execute; a person reviews and applies.",
-                   {"auto_strategize": True, "auto_execute": False, "auto_apply": False,
-                    "require_review": True, "max_parallel_children": 2,
-                    "notify_channel": "#plans"}),
+DRIFTED_PROFILES: dict[str, tuple[str, dict[str, Any]]] = {
+    "balanced": (
+        "Agents plan and execute freely; applying needs a person.",
+        {
+            "auto_strategize": True,
+            "auto_execute": True,
+            "auto_apply": False,
+            "require_review": True,
+            "max_parallel_children": 6,
+        },
+    ),
+    "supervised": (
+        "Agents plan and execute; a person reviews and applies.",
+        {
+            "auto_strategize": True,
+            "auto_execute": False,
+            "auto_apply": False,
+            "require_review": True,
+            "max_parallel_children": 2,
+            "notify_channel": "#plans",
+        },
+    ),
 }
 
 
@@ -178,16 +299,42 @@ def _add_plan(
         error_message="Replica lag exceeded 5 s" if spec.state == ProcessingState.ERRORED else None,
     )
     session.add(PlanProject(plan_id=plan.plan_id, project_name=spec.name.split("/")[0]))
-    session.add(PlanArgument(plan_id=plan.plan_id, name="owner", value_json=json.dumps("team-"
-                + spec.name.split("/")[0]), value_type=ArgType.STRING, position=0))
-    session.add(PlanArgument(plan_id=plan.plan_id, name="max_attempts", value_json="3",
-                             value_type=ArgType.INTEGER, position=1))
-    session.add(PlanInvariant(plan_id=plan.plan_id, invariant_text="Never write to production "
-                              "without a backup", source_scope=InvariantScope.GLOBAL,
-                              position=0, created_at=demo_time(minute)))
-    session.add(PlanInvariant(plan_id=plan.plan_id, invariant_text=f"Stay inside {spec.name}",
-                              source_scope=InvariantScope.PLAN, position=1,
-                              created_at=demo_time(minute)))
+    session.add(
+        PlanArgument(
+            plan_id=plan.plan_id,
+            name="owner",
+            value_json=json.dumps("team-" + spec.name.split("/")[0]),
+            value_type=ArgType.STRING,
+            position=0,
+        )
+    )
+    session.add(
+        PlanArgument(
+            plan_id=plan.plan_id,
+            name="max_attempts",
+            value_json="3",
+            value_type=ArgType.INTEGER,
+            position=1,
+        )
+    )
+    session.add(
+        PlanInvariant(
+            plan_id=plan.plan_id,
+            invariant_text="Never write to production without a backup",
+            source_scope=InvariantScope.GLOBAL,
+            position=0,
+            created_at=demo_time(minute),
+        )
+    )
+    session.add(
+        PlanInvariant(
+            plan_id=plan.plan_id,
+            invariant_text=f"Stay inside {spec.name}",
+            source_scope=InvariantScope.PLAN,
+            position=1,
+            created_at=demo_time(minute),
+        )
+    )
     previous: str | None = None
     for number, title in enumerate(spec.decisions, start=1):
         relative = f"{spec.key}/{number:02d}"
@@ -237,8 +384,11 @@ def create_demo(target: str | Path) -> tuple[str, int]:
     except BaseException:
         shutil.rmtree(artifacts, ignore_errors=True)
         if path is not None:
-            for leftover in (path, path.with_name(path.name + "-wal"),
-                             path.with_name(path.name + "-shm")):
+            for leftover in (
+                path,
+                path.with_name(path.name + "-wal"),
+                path.with_name(path.name + "-shm"),
+            ):
                 leftover.unlink(missing_ok=True)
         raise
     return url, total

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Literal
 
 import sqlalchemy as sa
-from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+from alembic import command
 from store.db import (
     DatabaseAheadError,
     StoreError,
@@ -35,9 +35,19 @@ from store.db import (
 )
 
 OUR_TABLES = frozenset(
-    {"actions", "action_arguments", "action_invariants", "plans", "plan_projects",
-     "plan_arguments", "plan_invariants", "decisions", "automation_profiles", "plan_repairs",
-     "correction_attempts"}
+    {
+        "actions",
+        "action_arguments",
+        "action_invariants",
+        "plans",
+        "plan_projects",
+        "plan_arguments",
+        "plan_invariants",
+        "decisions",
+        "automation_profiles",
+        "plan_repairs",
+        "correction_attempts",
+    }
 )
 
 ProgressStep = Literal["start", "rows", "end"]
@@ -115,8 +125,7 @@ def history() -> list[Revision]:
     """Every revision the code knows, oldest first."""
     scripts = _scripts()
     return [
-        Revision(s.revision, _describe(s.doc))
-        for s in reversed(list(scripts.walk_revisions()))
+        Revision(s.revision, _describe(s.doc)) for s in reversed(list(scripts.walk_revisions()))
     ]
 
 
@@ -166,7 +175,9 @@ def inspect_database(url: str, *, must_exist: bool = True) -> MigrationStatus:
     path = sqlite_path(url)
     if path is not None:
         if not path.exists() and not must_exist:
-            return MigrationStatus(url, None, head_revision(), _steps_between(None, head_revision()))
+            return MigrationStatus(
+                url, None, head_revision(), _steps_between(None, head_revision())
+            )
         check_sqlite_file(path)
     engine = create_db_engine(url, read_only=True)
     try:
@@ -205,8 +216,7 @@ def _check_foreign_keys(connection: sa.Connection) -> None:
     if problems:
         sample = ", ".join(f"{row[0]} row {row[1]} -> {row[2]}" for row in problems[:5])
         raise StoreError(
-            f"Migration would leave {len(problems)} broken foreign key(s) ({sample}); "
-            "rolled back."
+            f"Migration would leave {len(problems)} broken foreign key(s) ({sample}); rolled back."
         )
 
 
@@ -225,17 +235,22 @@ def _run_steps(
     total = len(steps)
     try:
         for index, step in enumerate(steps):
-            def report_rows(message: str, done: int, count: int, *, _i: int = index,
-                            _s: Revision = step) -> None:
+
+            def report_rows(
+                message: str, done: int, count: int, *, _i: int = index, _s: Revision = step
+            ) -> None:
                 if progress is not None:
                     progress(MigrationProgress("rows", _s, _i, total, message, done, count))
 
             if progress is not None:
                 progress(MigrationProgress("start", step, index, total, step.description))
-            with translated_errors(url), engine.connect() as connection:
-                with connection.begin():
-                    move(alembic_config(connection, report_rows), target_of(index))
-                    _check_foreign_keys(connection)
+            with (
+                translated_errors(url),
+                engine.connect() as connection,
+                connection.begin(),
+            ):
+                move(alembic_config(connection, report_rows), target_of(index))
+                _check_foreign_keys(connection)
             if progress is not None:
                 progress(MigrationProgress("end", step, index, total, step.description))
     finally:

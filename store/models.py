@@ -111,7 +111,9 @@ def bool_column() -> Any:
     return sa.Column(sa.Boolean(create_constraint=False), nullable=False, server_default=sa.false())
 
 
-def fk_column(target: str, *, nullable: bool, ondelete: str | None = None, index: bool = False) -> Any:
+def fk_column(
+    target: str, *, nullable: bool, ondelete: str | None = None, index: bool = False
+) -> Any:
     return sa.Column(sa.ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index)
 
 
@@ -201,7 +203,9 @@ class AutomationProfile(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     description: str | None = Field(default=None, sa_type=sa.Text)
-    settings_json: str = Field(default="{}", sa_type=sa.Text, sa_column_kwargs={"server_default": "{}"})
+    settings_json: str = Field(
+        default="{}", sa_type=sa.Text, sa_column_kwargs={"server_default": "{}"}
+    )
     updated_at: str
 
 
@@ -260,7 +264,7 @@ class Plan(SQLModel, table=True):
         back_populates="parent",
         sa_relationship_kwargs={"foreign_keys": "[Plan.parent_plan_id]", "lazy": "raise"},
     )
-    parent: Optional["Plan"] = Relationship(  # noqa: UP045 - SQLModel needs Optional here
+    parent: Optional["Plan"] = Relationship(
         back_populates="children",
         sa_relationship_kwargs={
             "foreign_keys": "[Plan.parent_plan_id]",
@@ -338,7 +342,7 @@ class Decision(SQLModel, table=True):
     artifacts_path: str | None = None
     created_at: str
 
-    plan: Optional["Plan"] = Relationship(  # noqa: UP045 - SQLModel needs Optional here
+    plan: Optional["Plan"] = Relationship(
         back_populates="decisions", sa_relationship_kwargs={"lazy": "raise"}
     )
 
@@ -373,9 +377,7 @@ class CorrectionAttempt(SQLModel, table=True):
 
     correction_attempt_id: str = Field(primary_key=True)
     plan_id: str = Field(sa_column=fk_column("plans.plan_id", nullable=False))
-    original_decision_id: str = Field(
-        sa_column=fk_column("decisions.decision_id", nullable=False)
-    )
+    original_decision_id: str = Field(sa_column=fk_column("decisions.decision_id", nullable=False))
     new_decision_id: str | None = Field(
         default=None, sa_column=fk_column("decisions.decision_id", nullable=True)
     )

@@ -7,9 +7,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from store.models import DEFAULT_PROFILE, AutomationProfile, utc_now
+
 
 def snapshot_of(
     name: str, profile: AutomationProfile | None, *, source: str, captured_at: str
@@ -36,8 +37,12 @@ def creation_snapshot(session: Session, name: str | None, *, now: str | None = N
 
 
 def set_profile(
-    session: Session, name: str, settings: dict[str, Any], description: str | None = None,
-    *, now: str | None = None,
+    session: Session,
+    name: str,
+    settings: dict[str, Any],
+    description: str | None = None,
+    *,
+    now: str | None = None,
 ) -> AutomationProfile:
     """Create or redefine a profile. Plans keep their snapshots: that difference is drift."""
     if not name.strip():

@@ -134,8 +134,14 @@ def damage(plans: list[SeedPlan]) -> dict[str, str]:
 
 def head_rows(plans: list[SeedPlan], rng: random.Random) -> Iterator[dict[str, object]]:
     now = utc_now()
-    snapshot = json.dumps({"profile_name": DEFAULT_PROFILE, "source": "creation",
-                           "resolved": True, "captured_at": now})
+    snapshot = json.dumps(
+        {
+            "profile_name": DEFAULT_PROFILE,
+            "source": "creation",
+            "resolved": True,
+            "captured_at": now,
+        }
+    )
     for index, plan in enumerate(plans):
         row = _plan_row(plan, index, now, rng)
         row["root_plan_id"] = plan.root_plan_id
@@ -187,11 +193,23 @@ def seed_database(
         engine = create_db_engine(url, foreign_keys=not legacy)
         table = sa.table(
             "plans",
-            *(sa.column(name) for name in (
-                "plan_id", "parent_plan_id", "root_plan_id", "namespaced_name", "namespace",
-                "description", "phase", "processing_state", "created_at", "updated_at",
-                "automation_profile", *(() if legacy else ("effective_profile_snapshot",)),
-            )),
+            *(
+                sa.column(name)
+                for name in (
+                    "plan_id",
+                    "parent_plan_id",
+                    "root_plan_id",
+                    "namespaced_name",
+                    "namespace",
+                    "description",
+                    "phase",
+                    "processing_state",
+                    "created_at",
+                    "updated_at",
+                    "automation_profile",
+                    *(() if legacy else ("effective_profile_snapshot",)),
+                )
+            ),
         )
         with translated_errors(url), engine.begin() as connection:
             if legacy and connection.dialect.name == "postgresql":
@@ -213,10 +231,15 @@ def seed_database(
         engine.dispose()
     except BaseException:
         if path is not None:
-            for leftover in (path, path.with_name(path.name + "-wal"),
-                             path.with_name(path.name + "-shm")):
+            for leftover in (
+                path,
+                path.with_name(path.name + "-wal"),
+                path.with_name(path.name + "-shm"),
+            ):
                 leftover.unlink(missing_ok=True)
         raise
     depth = max(p.depth for p in plans) + 1
-    return (f"wrote {plan_count:,} plans (max depth {depth}, revision {target}"
-            f"{', legacy damage' if legacy else ''}) to {url}")
+    return (
+        f"wrote {plan_count:,} plans (max depth {depth}, revision {target}"
+        f"{', legacy damage' if legacy else ''}) to {url}"
+    )

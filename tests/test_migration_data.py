@@ -25,14 +25,26 @@ def build_legacy_forest() -> tuple[list[dict[str, object]], dict[str, str]]:
     rows: list[dict[str, object]] = []
     truth: dict[str, str] = {}
 
-    def add(plan_id: str, parent: str | None, root: str, profile: str | None = None,
-            stored_root: str | None = None) -> None:
-        rows.append({
-            "plan_id": plan_id, "parent_plan_id": parent, "root_plan_id": stored_root,
-            "namespaced_name": f"legacy/{plan_id[-6:]}", "namespace": "legacy",
-            "description": f"plan {plan_id}", "automation_profile": profile,
-            "created_at": NOW, "updated_at": NOW,
-        })
+    def add(
+        plan_id: str,
+        parent: str | None,
+        root: str,
+        profile: str | None = None,
+        stored_root: str | None = None,
+    ) -> None:
+        rows.append(
+            {
+                "plan_id": plan_id,
+                "parent_plan_id": parent,
+                "root_plan_id": stored_root,
+                "namespaced_name": f"legacy/{plan_id[-6:]}",
+                "namespace": "legacy",
+                "description": f"plan {plan_id}",
+                "automation_profile": profile,
+                "created_at": NOW,
+                "updated_at": NOW,
+            }
+        )
         truth[plan_id] = root
 
     # A chain 60 deep, every node with a stale or missing root_plan_id.
@@ -78,13 +90,20 @@ def legacy_url(db_url) -> str:
         plans = sa.table("plans", *(sa.column(c) for c in rows[0]))
         connection.execute(plans.insert(), rows)
         for number, plan_id in enumerate([pid("CHAIN059"), pid("ORPHANB"), pid("CYCLEB")]):
-            connection.execute(sa.text(
-                "INSERT INTO decisions (decision_id, plan_id, sequence, phase, title, created_at)"
-                " VALUES (:d, :p, 1, 'execute', 'kept', :now)"
-            ), {"d": pid(f"DEC{number}"), "p": plan_id, "now": NOW})
-            connection.execute(sa.text(
-                "INSERT INTO plan_arguments (plan_id, name, value_json) VALUES (:p, 'a', '1')"
-            ), {"p": plan_id})
+            connection.execute(
+                sa.text(
+                    "INSERT INTO decisions"
+                    " (decision_id, plan_id, sequence, phase, title, created_at)"
+                    " VALUES (:d, :p, 1, 'execute', 'kept', :now)"
+                ),
+                {"d": pid(f"DEC{number}"), "p": plan_id, "now": NOW},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO plan_arguments (plan_id, name, value_json) VALUES (:p, 'a', '1')"
+                ),
+                {"p": plan_id},
+            )
     engine.dispose()
     return db_url
 
@@ -161,8 +180,12 @@ def test_no_child_rows_lost_and_constraints_match_create_all(legacy_url, second_
         result: dict[str, object] = {}
         for table in SQLModel.metadata.tables:
             fks = sorted(
-                (fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"],
-                 (fk.get("options") or {}).get("ondelete"))
+                (
+                    fk["name"],
+                    tuple(fk["constrained_columns"]),
+                    fk["referred_table"],
+                    (fk.get("options") or {}).get("ondelete"),
+                )
                 for fk in inspector.get_foreign_keys(table)
             )
             checks = sorted(c["name"] for c in inspector.get_check_constraints(table))
@@ -179,18 +202,30 @@ def test_no_child_rows_lost_and_constraints_match_create_all(legacy_url, second_
 
 def test_upgrade_downgrade_upgrade_keeps_every_row(legacy_url):
     migrations.upgrade(legacy_url)
-    first = sorted(map(tuple, fetch(
-        legacy_url, "SELECT plan_id, parent_plan_id, root_plan_id, automation_profile FROM plans"
-    )))
+    first = sorted(
+        map(
+            tuple,
+            fetch(
+                legacy_url,
+                "SELECT plan_id, parent_plan_id, root_plan_id, automation_profile FROM plans",
+            ),
+        )
+    )
     decisions = fetch(legacy_url, "SELECT count(*) FROM decisions")[0][0]
     migrations.downgrade(legacy_url, "0002")
     legacy = dict(fetch(legacy_url, "SELECT plan_id, automation_profile FROM plans"))
     assert legacy[pid("PJSON")] == '{"profile_name": "supervised", "provenance": "global"}'
     assert len(legacy) == len(first)
     migrations.upgrade(legacy_url)
-    second = sorted(map(tuple, fetch(
-        legacy_url, "SELECT plan_id, parent_plan_id, root_plan_id, automation_profile FROM plans"
-    )))
+    second = sorted(
+        map(
+            tuple,
+            fetch(
+                legacy_url,
+                "SELECT plan_id, parent_plan_id, root_plan_id, automation_profile FROM plans",
+            ),
+        )
+    )
     assert second == first
     assert fetch(legacy_url, "SELECT count(*) FROM decisions")[0][0] == decisions
 

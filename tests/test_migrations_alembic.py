@@ -16,17 +16,38 @@ from store.db import create_db_engine
 
 NOW = "2026-01-01T00:00:00.000000+00:00"
 LEGACY_PLANS = [
-    {"plan_id": "01HZZROOT00000000000000000", "parent_plan_id": None, "root_plan_id": None,
-     "namespaced_name": "ops/root", "namespace": "ops", "description": "root",
-     "automation_profile": None, "created_at": NOW, "updated_at": NOW},
-    {"plan_id": "01HZZCHILD0000000000000000", "parent_plan_id": "01HZZROOT00000000000000000",
-     "root_plan_id": None, "namespaced_name": "ops/child", "namespace": "ops",
-     "description": "child", "automation_profile": '{"profile_name": "manual", "provenance": "x"}',
-     "created_at": NOW, "updated_at": NOW},
+    {
+        "plan_id": "01HZZROOT00000000000000000",
+        "parent_plan_id": None,
+        "root_plan_id": None,
+        "namespaced_name": "ops/root",
+        "namespace": "ops",
+        "description": "root",
+        "automation_profile": None,
+        "created_at": NOW,
+        "updated_at": NOW,
+    },
+    {
+        "plan_id": "01HZZCHILD0000000000000000",
+        "parent_plan_id": "01HZZROOT00000000000000000",
+        "root_plan_id": None,
+        "namespaced_name": "ops/child",
+        "namespace": "ops",
+        "description": "child",
+        "automation_profile": '{"profile_name": "manual", "provenance": "x"}',
+        "created_at": NOW,
+        "updated_at": NOW,
+    },
 ]
 DECISIONS = [
-    {"decision_id": "01HZZDEC00000000000000000A", "plan_id": "01HZZCHILD0000000000000000",
-     "sequence": 1, "phase": "execute", "title": "first", "created_at": NOW},
+    {
+        "decision_id": "01HZZDEC00000000000000000A",
+        "plan_id": "01HZZCHILD0000000000000000",
+        "sequence": 1,
+        "phase": "execute",
+        "title": "first",
+        "created_at": NOW,
+    },
 ]
 
 

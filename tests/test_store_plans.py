@@ -24,13 +24,17 @@ def make_forest(engine: sa.Engine, roots: int = 5, children: int = 7) -> list[st
             ids.append(root.plan_id)
             for c in range(children):
                 child = plans.create_plan(
-                    session, namespaced_name=f"team{r}/child-{c}", description="child",
+                    session,
+                    namespaced_name=f"team{r}/child-{c}",
+                    description="child",
                     parent_plan_id=root.plan_id,
                     phase=PlanPhase.EXECUTE if c % 2 else PlanPhase.STRATEGIZE,
                 )
                 if c == 0:
                     plans.create_plan(
-                        session, namespaced_name=f"team{r}/grandchild", description="gc",
+                        session,
+                        namespaced_name=f"team{r}/grandchild",
+                        description="gc",
                         parent_plan_id=child.plan_id,
                         processing_state=ProcessingState.ERRORED,
                     )
@@ -73,9 +77,7 @@ def test_create_plan_validates_input(engine, kwargs, message):
 
 def test_create_plan_with_unknown_parent_is_refused(engine):
     with pytest.raises(plans.PlanNotFoundError), session_scope(engine) as session:
-        plans.create_plan(
-            session, namespaced_name="a/b", description="x", parent_plan_id="01NOPE"
-        )
+        plans.create_plan(session, namespaced_name="a/b", description="x", parent_plan_id="01NOPE")
 
 
 def test_table_models_are_validated_explicitly():
@@ -86,8 +88,9 @@ def test_table_models_are_validated_explicitly():
 def test_roots_are_paged_by_keyset_without_offset(engine):
     expected = sorted(make_forest(engine, roots=11, children=1))
     statements: list[tuple[str, object]] = []
-    event.listen(engine, "before_cursor_execute",
-                 lambda *args: statements.append((args[2], args[3])))
+    event.listen(
+        engine, "before_cursor_execute", lambda *args: statements.append((args[2], args[3]))
+    )
     seen: list[str] = []
     after = None
     with session_scope(engine) as session:
@@ -127,9 +130,7 @@ def test_search_filters_and_ancestors(engine):
         ancestors = plans.ancestor_ids(session, grandchild.plan_id)
         assert ancestors[0] == grandchild.root_plan_id and len(ancestors) == 2
         by_name = plans.search_page(session, plans.PlanFilter.parse("team1 phase:execute"))
-        assert {n.plan.namespaced_name for n in by_name.nodes} == {
-            "team1/child-1", "team1/child-3"
-        }
+        assert {n.plan.namespaced_name for n in by_name.nodes} == {"team1/child-1", "team1/child-3"}
         by_prefix = plans.find_plans(session, roots[2].lower())
         assert [p.plan_id for p in by_prefix] == [roots[2]]
         literal = plans.search_page(session, plans.PlanFilter.parse("%"))

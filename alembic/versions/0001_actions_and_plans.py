@@ -5,6 +5,7 @@ Revises:
 """
 
 import sqlalchemy as sa
+
 from alembic import op
 
 revision = "0001"
@@ -78,9 +79,7 @@ def upgrade() -> None:
         sa.Column("max_value", sa.Float(), nullable=True),
         sa.Column("validation_pattern", sa.String(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
-        sa.ForeignKeyConstraint(
-            ["action_name"], ["actions.namespaced_name"], ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["action_name"], ["actions.namespaced_name"], ondelete="CASCADE"),
         sa.UniqueConstraint("action_name", "name"),
         sa.CheckConstraint("name <> ''", name="name_not_empty"),
         sa.CheckConstraint(
@@ -99,9 +98,7 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("created_at", sa.String(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        sa.ForeignKeyConstraint(
-            ["action_name"], ["actions.namespaced_name"], ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["action_name"], ["actions.namespaced_name"], ondelete="CASCADE"),
     )
     op.create_index("ix_action_invariants_action_name", "action_invariants", ["action_name"])
 

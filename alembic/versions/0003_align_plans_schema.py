@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+
 from alembic import context, op
 
 revision = "0003"
@@ -29,23 +30,43 @@ UPDATE_CHUNK = 100_000
 BUILTIN_PROFILES = {
     "manual": (
         "Every step waits for a person.",
-        {"auto_strategize": False, "auto_execute": False, "auto_apply": False,
-         "require_review": True, "max_parallel_children": 1},
+        {
+            "auto_strategize": False,
+            "auto_execute": False,
+            "auto_apply": False,
+            "require_review": True,
+            "max_parallel_children": 1,
+        },
     ),
     "supervised": (
         "Agents plan and execute; a person reviews and applies.",
-        {"auto_strategize": True, "auto_execute": True, "auto_apply": False,
-         "require_review": True, "max_parallel_children": 2},
+        {
+            "auto_strategize": True,
+            "auto_execute": True,
+            "auto_apply": False,
+            "require_review": True,
+            "max_parallel_children": 2,
+        },
     ),
     "balanced": (
         "Agents plan and execute freely; applying needs a person.",
-        {"auto_strategize": True, "auto_execute": True, "auto_apply": False,
-         "require_review": False, "max_parallel_children": 4},
+        {
+            "auto_strategize": True,
+            "auto_execute": True,
+            "auto_apply": False,
+            "require_review": False,
+            "max_parallel_children": 4,
+        },
     ),
     "autonomous": (
         "Agents plan, execute and apply without waiting.",
-        {"auto_strategize": True, "auto_execute": True, "auto_apply": True,
-         "require_review": False, "max_parallel_children": 8},
+        {
+            "auto_strategize": True,
+            "auto_execute": True,
+            "auto_apply": True,
+            "require_review": False,
+            "max_parallel_children": 8,
+        },
     ),
 }
 
@@ -90,17 +111,22 @@ def backfill_snapshot(name: str, profiles: dict[str, tuple[str | None, str]], no
 
 def repair_parents(bind: sa.Connection, now: str) -> int:
     """Orphans and cycles become roots; the old parent link is kept in plan_repairs."""
-    bind.execute(sa.text(
-        "INSERT INTO plan_repairs (plan_id, column_name, old_value, reason, repaired_at) "
-        "SELECT c.plan_id, 'parent_plan_id', c.parent_plan_id, "
-        "'orphan: parent plan does not exist', :now FROM plans c "
-        "WHERE c.parent_plan_id IS NOT NULL "
-        "AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.plan_id = c.parent_plan_id)"
-    ), {"now": now})
-    bind.execute(sa.text(
-        "UPDATE plans SET parent_plan_id = NULL WHERE plan_id IN "
-        "(SELECT plan_id FROM plan_repairs WHERE column_name = 'parent_plan_id')"
-    ))
+    bind.execute(
+        sa.text(
+            "INSERT INTO plan_repairs (plan_id, column_name, old_value, reason, repaired_at) "
+            "SELECT c.plan_id, 'parent_plan_id', c.parent_plan_id, "
+            "'orphan: parent plan does not exist', :now FROM plans c "
+            "WHERE c.parent_plan_id IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.plan_id = c.parent_plan_id)"
+        ),
+        {"now": now},
+    )
+    bind.execute(
+        sa.text(
+            "UPDATE plans SET parent_plan_id = NULL WHERE plan_id IN "
+            "(SELECT plan_id FROM plan_repairs WHERE column_name = 'parent_plan_id')"
+        )
+    )
     return int(bind.execute(sa.text("SELECT count(*) FROM plan_repairs")).scalar_one())
 
 
@@ -116,48 +142,64 @@ TREE_WALK = (
 
 def compute_roots(bind: sa.Connection, now: str) -> None:
     """Fill plan_roots_tmp with every plan's true root, breaking cycles on the way."""
-    bind.execute(sa.text(
-        "CREATE TEMPORARY TABLE plan_roots_tmp "
-        "(plan_id VARCHAR PRIMARY KEY, root_plan_id VARCHAR NOT NULL)"
-    ))
+    bind.execute(
+        sa.text(
+            "CREATE TEMPORARY TABLE plan_roots_tmp "
+            "(plan_id VARCHAR PRIMARY KEY, root_plan_id VARCHAR NOT NULL)"
+        )
+    )
     bind.execute(sa.text(TREE_WALK.format(seed="parent_plan_id IS NULL")))
     # Whatever the walk from the roots did not reach sits on, or hangs below, a parent cycle.
-    bind.execute(sa.text(
-        "CREATE TEMPORARY TABLE plan_walk_tmp AS "
-        "WITH RECURSIVE walk(start_id, cur_id) AS ("
-        " SELECT p.plan_id, p.parent_plan_id FROM plans p"
-        "  WHERE NOT EXISTS (SELECT 1 FROM plan_roots_tmp r WHERE r.plan_id = p.plan_id)"
-        " UNION"
-        " SELECT w.start_id, p.parent_plan_id FROM walk w JOIN plans p ON p.plan_id = w.cur_id"
-        ") SELECT start_id, cur_id FROM walk"
-    ))
+    bind.execute(
+        sa.text(
+            "CREATE TEMPORARY TABLE plan_walk_tmp AS "
+            "WITH RECURSIVE walk(start_id, cur_id) AS ("
+            " SELECT p.plan_id, p.parent_plan_id FROM plans p"
+            "  WHERE NOT EXISTS (SELECT 1 FROM plan_roots_tmp r WHERE r.plan_id = p.plan_id)"
+            " UNION"
+            " SELECT w.start_id, p.parent_plan_id FROM walk w JOIN plans p ON p.plan_id = w.cur_id"
+            ") SELECT start_id, cur_id FROM walk"
+        )
+    )
     bind.execute(sa.text("CREATE INDEX plan_walk_tmp_start ON plan_walk_tmp (start_id, cur_id)"))
     # A plan whose upward walk comes back to itself is on a cycle; the smallest id of a
     # cycle is where it is broken.
-    bind.execute(sa.text(
-        "INSERT INTO plan_repairs (plan_id, column_name, old_value, reason, repaired_at) "
-        "SELECT p.plan_id, 'parent_plan_id', p.parent_plan_id, "
-        "'cycle: parent links loop back to this plan', :now FROM plans p "
-        "WHERE p.plan_id IN ("
-        " SELECT w.start_id FROM plan_walk_tmp w"
-        " WHERE EXISTS (SELECT 1 FROM plan_walk_tmp s"
-        "               WHERE s.start_id = w.start_id AND s.cur_id = w.start_id)"
-        " GROUP BY w.start_id HAVING MIN(w.cur_id) = w.start_id)"
-    ), {"now": now})
-    bind.execute(sa.text(
-        "UPDATE plans SET parent_plan_id = NULL WHERE plan_id IN (SELECT plan_id FROM plan_repairs"
-        " WHERE column_name = 'parent_plan_id' AND reason LIKE 'cycle:%')"
-    ))
-    bind.execute(sa.text(TREE_WALK.format(
-        seed="plan_id IN (SELECT plan_id FROM plan_repairs WHERE reason LIKE 'cycle:%')"
-    )))
+    bind.execute(
+        sa.text(
+            "INSERT INTO plan_repairs (plan_id, column_name, old_value, reason, repaired_at) "
+            "SELECT p.plan_id, 'parent_plan_id', p.parent_plan_id, "
+            "'cycle: parent links loop back to this plan', :now FROM plans p "
+            "WHERE p.plan_id IN ("
+            " SELECT w.start_id FROM plan_walk_tmp w"
+            " WHERE EXISTS (SELECT 1 FROM plan_walk_tmp s"
+            "               WHERE s.start_id = w.start_id AND s.cur_id = w.start_id)"
+            " GROUP BY w.start_id HAVING MIN(w.cur_id) = w.start_id)"
+        ),
+        {"now": now},
+    )
+    bind.execute(
+        sa.text(
+            "UPDATE plans SET parent_plan_id = NULL WHERE plan_id IN (SELECT plan_id FROM plan_repairs"
+            " WHERE column_name = 'parent_plan_id' AND reason LIKE 'cycle:%')"
+        )
+    )
+    bind.execute(
+        sa.text(
+            TREE_WALK.format(
+                seed="plan_id IN (SELECT plan_id FROM plan_repairs WHERE reason LIKE 'cycle:%')"
+            )
+        )
+    )
     bind.execute(sa.text("DROP TABLE plan_walk_tmp"))
-    bind.execute(sa.text(
-        "INSERT INTO plan_repairs (plan_id, column_name, old_value, reason, repaired_at) "
-        "SELECT p.plan_id, 'root_plan_id', p.root_plan_id, 'root_plan_id was not the true root',"
-        " :now FROM plans p JOIN plan_roots_tmp r ON r.plan_id = p.plan_id "
-        "WHERE p.root_plan_id IS NOT NULL AND p.root_plan_id <> r.root_plan_id"
-    ), {"now": now})
+    bind.execute(
+        sa.text(
+            "INSERT INTO plan_repairs (plan_id, column_name, old_value, reason, repaired_at) "
+            "SELECT p.plan_id, 'root_plan_id', p.root_plan_id, 'root_plan_id was not the true root',"
+            " :now FROM plans p JOIN plan_roots_tmp r ON r.plan_id = p.plan_id "
+            "WHERE p.root_plan_id IS NOT NULL AND p.root_plan_id <> r.root_plan_id"
+        ),
+        {"now": now},
+    )
 
 
 def map_profiles(bind: sa.Connection, now: str) -> None:
@@ -168,29 +210,39 @@ def map_profiles(bind: sa.Connection, now: str) -> None:
             sa.text("SELECT name, description, settings_json FROM automation_profiles")
         )
     }
-    bind.execute(sa.text(
-        "CREATE TEMPORARY TABLE profile_map_tmp (raw_key TEXT PRIMARY KEY,"
-        " profile_name TEXT NOT NULL, snapshot TEXT NOT NULL, was_reference INTEGER NOT NULL)"
-    ))
+    bind.execute(
+        sa.text(
+            "CREATE TEMPORARY TABLE profile_map_tmp (raw_key TEXT PRIMARY KEY,"
+            " profile_name TEXT NOT NULL, snapshot TEXT NOT NULL, was_reference INTEGER NOT NULL)"
+        )
+    )
     rows = []
     for (raw,) in bind.execute(sa.text("SELECT DISTINCT automation_profile FROM plans")):
         name, was_reference = profile_name_from(raw)
-        rows.append({
-            "raw_key": "n" if raw is None else "v" + raw,
-            "profile_name": name,
-            "snapshot": backfill_snapshot(name, profiles, now),
-            "was_reference": int(was_reference),
-        })
+        rows.append(
+            {
+                "raw_key": "n" if raw is None else "v" + raw,
+                "profile_name": name,
+                "snapshot": backfill_snapshot(name, profiles, now),
+                "was_reference": int(was_reference),
+            }
+        )
     if rows:
-        bind.execute(sa.text(
-            "INSERT INTO profile_map_tmp VALUES (:raw_key, :profile_name, :snapshot, :was_reference)"
-        ), rows)
-    bind.execute(sa.text(
-        "INSERT INTO plan_repairs (plan_id, column_name, old_value, reason, repaired_at) "
-        f"SELECT p.plan_id, 'automation_profile', p.automation_profile, "
-        "'legacy JSON profile reference replaced by its name', :now FROM plans p "
-        f"JOIN profile_map_tmp m ON m.raw_key = {RAW_KEY} WHERE m.was_reference = 1"
-    ), {"now": now})
+        bind.execute(
+            sa.text(
+                "INSERT INTO profile_map_tmp VALUES (:raw_key, :profile_name, :snapshot, :was_reference)"
+            ),
+            rows,
+        )
+    bind.execute(
+        sa.text(
+            "INSERT INTO plan_repairs (plan_id, column_name, old_value, reason, repaired_at) "
+            f"SELECT p.plan_id, 'automation_profile', p.automation_profile, "
+            "'legacy JSON profile reference replaced by its name', :now FROM plans p "
+            f"JOIN profile_map_tmp m ON m.raw_key = {RAW_KEY} WHERE m.was_reference = 1"
+        ),
+        {"now": now},
+    )
 
 
 RAW_KEY = "(CASE WHEN p.automation_profile IS NULL THEN 'n' ELSE 'v' || p.automation_profile END)"
@@ -202,16 +254,20 @@ def write_backfill(bind: sa.Connection) -> None:
     total = int(bind.execute(sa.text("SELECT count(*) FROM plan_roots_tmp")).scalar_one())
     bounds = [
         row[0]
-        for row in bind.execute(sa.text(
-            "SELECT plan_id FROM (SELECT plan_id, ROW_NUMBER() OVER (ORDER BY plan_id) AS n"
-            " FROM plan_roots_tmp) numbered WHERE n % :chunk = 0 ORDER BY plan_id"
-        ), {"chunk": UPDATE_CHUNK})
+        for row in bind.execute(
+            sa.text(
+                "SELECT plan_id FROM (SELECT plan_id, ROW_NUMBER() OVER (ORDER BY plan_id) AS n"
+                " FROM plan_roots_tmp) numbered WHERE n % :chunk = 0 ORDER BY plan_id"
+            ),
+            {"chunk": UPDATE_CHUNK},
+        )
     ]
     set_clause = (
         "UPDATE plans SET root_plan_id = r.root_plan_id, automation_profile = m.profile_name,"
         " effective_profile_snapshot = m.snapshot"
         " FROM plan_roots_tmp r, profile_map_tmp m"
-        " WHERE r.plan_id = plans.plan_id AND m.raw_key = " + RAW_KEY.replace("p.", "plans.")
+        " WHERE r.plan_id = plans.plan_id AND m.raw_key = "
+        + RAW_KEY.replace("p.", "plans.")
         + " AND plans.plan_id > :low"
     )
     update_upto = sa.text(set_clause + " AND plans.plan_id <= :high")
@@ -244,11 +300,18 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.String(), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
-    op.bulk_insert(profiles_table, [
-        {"name": name, "description": description,
-         "settings_json": json.dumps(settings, sort_keys=True), "updated_at": now}
-        for name, (description, settings) in BUILTIN_PROFILES.items()
-    ])
+    op.bulk_insert(
+        profiles_table,
+        [
+            {
+                "name": name,
+                "description": description,
+                "settings_json": json.dumps(settings, sort_keys=True),
+                "updated_at": now,
+            }
+            for name, (description, settings) in BUILTIN_PROFILES.items()
+        ],
+    )
     op.create_table(
         "plan_repairs",
         sa.Column("id", sa.Integer(), nullable=False, autoincrement=True),
@@ -292,12 +355,14 @@ def downgrade() -> None:
     """Restore the legacy shape. Legacy JSON profile references come back from plan_repairs;
     repaired parent links stay repaired (restoring them would break foreign keys)."""
     bind = op.get_bind()
-    bind.execute(sa.text(
-        "UPDATE plans SET automation_profile = (SELECT MIN(r.old_value) FROM plan_repairs r"
-        " WHERE r.plan_id = plans.plan_id AND r.column_name = 'automation_profile')"
-        " WHERE plan_id IN (SELECT plan_id FROM plan_repairs"
-        " WHERE column_name = 'automation_profile')"
-    ))
+    bind.execute(
+        sa.text(
+            "UPDATE plans SET automation_profile = (SELECT MIN(r.old_value) FROM plan_repairs r"
+            " WHERE r.plan_id = plans.plan_id AND r.column_name = 'automation_profile')"
+            " WHERE plan_id IN (SELECT plan_id FROM plan_repairs"
+            " WHERE column_name = 'automation_profile')"
+        )
+    )
     with op.batch_alter_table("plans") as batch:
         batch.drop_index("ix_plans_root_plan_id")
         batch.drop_constraint("fk_plans_root_plan_id_plans", type_="foreignkey")

@@ -5,6 +5,7 @@ Revises: 0003
 """
 
 import sqlalchemy as sa
+
 from alembic import op
 
 revision = "0004"
@@ -24,16 +25,28 @@ def upgrade() -> None:
         sa.Column("new_decision_id", sa.String(), nullable=True),
         sa.Column(
             "mode",
-            sa.Enum("revert", "append", name="correction_mode", native_enum=False,
-                    create_constraint=True),
+            sa.Enum(
+                "revert",
+                "append",
+                name="correction_mode",
+                native_enum=False,
+                create_constraint=True,
+            ),
             nullable=False,
         ),
         sa.Column("guidance", sa.Text(), nullable=False),
         sa.Column("archived_artifacts_path", sa.String(), nullable=True),
         sa.Column(
             "state",
-            sa.Enum("pending", "executing", "complete", "failed", name="correction_state",
-                    native_enum=False, create_constraint=True),
+            sa.Enum(
+                "pending",
+                "executing",
+                "complete",
+                "failed",
+                name="correction_state",
+                native_enum=False,
+                create_constraint=True,
+            ),
             nullable=False,
             server_default="pending",
         ),

@@ -1,0 +1,163 @@
+"""The headless commands, through click and through the installed console script."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from store import migrations
+from store.db import database_url
+from tui.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_db_upgrade_current_downgrade_history(tmp_path):
+    path = str(tmp_path / "x.db")
+    result = run("db", "upgrade", "--db", path, "--to", "0002")
+    assert result.exit_code == 0, result.output
+    assert "[1/2] 0001" in result.output and "is at 0002" in result.output
+    current = run("db", "current", "--db", path)
+    assert "current:  0002" in current.output
+    assert "pending:  0003" in current.output and "pending:  0004" in current.output
+    assert run("db", "upgrade", "--db", path).exit_code == 0
+    assert "up to date" in run("db", "current", "--db", path).output
+    down = run("db", "downgrade", "0001", "--db", path)
+    assert down.exit_code == 0 and "is at 0001" in down.output
+    history = run("db", "history").output.splitlines()
+    assert [line.split()[0] for line in history] == ["0001", "0002", "0003", "0004"]
+
+
+def test_db_option_and_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLANDESK_DB", str(tmp_path / "env.db"))
+    assert run("db", "upgrade").exit_code == 0
+    assert (tmp_path / "env.db").exists()
+    assert "current:  0004" in run("--db", str(tmp_path / "env.db"), "db", "current").output
+
+
+def test_bad_revision_is_an_error_and_writes_nothing(tmp_path):
+    path = tmp_path / "x.db"
+    result = run("db", "upgrade", "--db", str(path), "--to", "9999")
+    assert result.exit_code == 1
+    assert "Unknown revision" in result.stderr
+    assert not path.exists()
+
+
+def test_demo_writes_trees_and_artifacts_and_refuses_to_overwrite(tmp_path):
+    path = tmp_path / "demo.db"
+    result = run("demo", str(path))
+    assert result.exit_code == 0, result.output
+    connection = sqlite3.connect(path)
+    depth = connection.execute(
+        "WITH RECURSIVE d(id, n) AS (SELECT plan_id, 1 FROM plans WHERE parent_plan_id IS NULL"
+        " UNION ALL SELECT p.plan_id, d.n + 1 FROM plans p JOIN d ON p.parent_plan_id = d.id)"
+        " SELECT max(n), count(DISTINCT id) FROM d"
+    ).fetchone()
+    artifacts = connection.execute(
+        "SELECT artifacts_path FROM decisions WHERE artifacts_path IS NOT NULL"
+    ).fetchall()
+    connection.close()
+    assert depth[0] >= 4 and depth[1] >= 20
+    assert artifacts and all((tmp_path / "demo-artifacts" / a).is_dir() for (a,) in artifacts)
+    again = run("demo", str(path))
+    assert again.exit_code == 1 and "already exists" in again.stderr
+
+
+def test_seed_legacy_database_migrates_to_head(tmp_path):
+    path = tmp_path / "seed.db"
+    result = run("seed", str(path), "--plans", "3000", "--max-depth", "60", "--revision", "0002")
+    assert result.exit_code == 0, result.output
+    assert "max depth 60" in result.output
+    connection = sqlite3.connect(path)
+    first_rowid_plan = connection.execute(
+        "SELECT parent_plan_id FROM plans ORDER BY rowid LIMIT 1"
+    ).fetchone()[0]
+    connection.close()
+    assert first_rowid_plan is not None  # children stored before parents
+    migrations.upgrade(database_url(path))
+    connection = sqlite3.connect(path)
+    reasons = {r for (r,) in connection.execute("SELECT DISTINCT reason FROM plan_repairs")}
+    assert any(r.startswith("orphan") for r in reasons) and any(
+        r.startswith("cycle") for r in reasons
+    )
+    assert connection.execute(
+        "SELECT count(*) FROM plans WHERE root_plan_id IS NULL"
+    ).fetchone() == (0,)
+    connection.close()
+    refused = run("seed", str(path), "--plans", "10", "--max-depth", "2")
+    assert refused.exit_code == 1 and "already exists" in refused.stderr
+
+
+def test_installed_wheel_migrates_outside_the_repo(tmp_path):
+    """`pip install .` into a fresh venv elsewhere, then the console script can migrate."""
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheels),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next((venv / "lib").glob("python*/site-packages"))
+    # Dependencies come from the test environment; plandesk itself only from the wheel.
+    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    wheel = next(wheels.glob("plandesk-*.whl"))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "--no-deps",
+            "-q",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PLANDESK_DB"}
+    result = subprocess.run(
+        [str(venv / "bin" / "plandesk"), "db", "upgrade", "--db", str(tmp_path / "x.db")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "is at 0004" in result.stdout
+    where = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import store.migrations as m; print(m.script_location())",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    assert where.strip().startswith(str(site))
