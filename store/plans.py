@@ -321,3 +321,17 @@ def create_plan(
     session.add(plan)
     session.flush()
     return plan
+
+
+def siblings_from(session: Session, plan_id: str, limit: int = PAGE_SIZE) -> PlanPage:
+    """A page of `plan_id`'s siblings (other roots, for a root) starting at `plan_id` itself.
+
+    Lets a jump show a plan deep inside a long level without reading the pages before it.
+    """
+    plan = get_plan(session, plan_id)
+    query = select(Plan).where(col(Plan.plan_id) >= plan_id)
+    if plan.parent_plan_id is None:
+        query = query.where(col(Plan.parent_plan_id).is_(None))
+    else:
+        query = query.where(Plan.parent_plan_id == plan.parent_plan_id)
+    return _page(session, query, limit)

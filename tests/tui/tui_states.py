@@ -38,13 +38,13 @@ def legacy_database(folder: Path) -> str:
     migrations.upgrade(database_url(path), "0002")
     rows = [
         # plan_id, parent, root, name, phase, state, automation_profile
-        ("01J0000000LEGACYR00T000001", None, None, "ops/rotate-keys", "execute", "processing",
-         None),
-        ("01J0000000LEGACYCH1LD00002", "01J0000000LEGACYR00T000001", None, "ops/rotate-db-keys",
+        ("01J0A00000LEGACYR00T000001", None, None, "ops/rotate-keys", "execute", "processing",
+         "balanced"),
+        ("01J0B00000LEGACYCH1LD00002", "01J0A00000LEGACYR00T000001", None, "ops/rotate-db-keys",
          "execute", "errored", '{"profile_name": "supervised", "provenance": "legacy"}'),
-        ("01J0000000LEGACYGRANDCH003", "01J0000000LEGACYCH1LD00002", None, "ops/verify-rotation",
+        ("01J0C00000LEGACYGRANDCH003", "01J0B00000LEGACYCH1LD00002", None, "ops/verify-rotation",
          "strategize", "queued", "balanced"),
-        ("01J0000000LEGACYR00T000004", None, None, "ops/retire-v1-api", "applied", "complete",
+        ("01J0D00000LEGACYR00T000004", None, None, "ops/retire-v1-api", "applied", "complete",
          "yolo-mode"),
     ]
     connection = sqlite3.connect(path)
@@ -60,7 +60,7 @@ def legacy_database(folder: Path) -> str:
                 )
             connection.execute(
                 "INSERT INTO decisions (decision_id, plan_id, sequence, phase, title, created_at)"
-                " VALUES ('01J0000000LEGACYDEC1S10N01', '01J0000000LEGACYR00T000001', 1,"
+                " VALUES ('01J0000000LEGACYDEC1S10N01', '01J0A00000LEGACYR00T000001', 1,"
                 " 'execute', 'Rotate one region at a time', ?)",
                 (FIXED_TIME,),
             )
@@ -148,7 +148,7 @@ THREE_LEVELS = ("right", "down", "right", "down", "down", "right", "down")
 
 STATES = (
     State("migration_pending", legacy_database, screenshot=True),
-    State("migration_done", legacy_database, ("b", "enter", "right", "down")),
+    State("migration_done", legacy_database, ("b", "enter", "right")),
     State("plans", demo_database, THREE_LEVELS, screenshot=True),
     State("filter", demo_database, ("slash", *"phase:applied", "enter")),
     State("snapshot_drift", demo_database, ("right", "down", "2"), screenshot=True),
@@ -192,3 +192,14 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def run_async(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+    """Run an async test body with asyncio (no async pytest plugin is installed)."""
+    import functools
+
+    @functools.wraps(test)
+    def wrapper(*args: object, **kwargs: object) -> None:
+        asyncio.run(test(*args, **kwargs))  # type: ignore[arg-type]
+
+    return wrapper

@@ -1,0 +1,265 @@
+"""Pilot tests of behaviour: lazy loading, filter, palette jump, migration, markup safety."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from tui_states import (
+    demo_database,
+    legacy_database,
+    press,
+    read_only_database,
+    run_async,
+    settle,
+)
+
+from store import plans
+from store.db import create_db_engine, database_url, session_scope
+from store.seed import seed_database
+from tui.app import PlandeskApp
+from tui.screens.error import ErrorScreen
+from tui.screens.help import HelpScreen
+from tui.screens.migration import MigrationScreen
+from tui.screens.plans import PlansScreen
+from tui.widgets.plan_detail import PlanDetailPane
+from tui.widgets.plan_tree import MoreRow, PlanRow, PlanTree
+
+SIZE = (120, 36)
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[tuple[object, ...]]:
+    calls: list[tuple[object, ...]] = []
+    original = getattr(plans, name)
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(args[1:])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(plans, name, counted)
+    return calls
+
+
+def tree_of(app: PlandeskApp) -> PlanTree:
+    return app.screen.query_one(PlanTree)
+
+
+def rows(node) -> list[object]:  # type: ignore[no-untyped-def]
+    return [child.data for child in node.children]
+
+
+def assert_no_wal_content(folder: Path) -> None:
+    # A read-only SQLite reader of a WAL database may leave an empty -wal and an -shm index
+    # behind; the database itself and its log must carry nothing new.
+    for wal in folder.glob("*.db-wal"):
+        assert wal.stat().st_size == 0
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@run_async
+async def test_expanding_a_node_runs_one_children_query(workdir, monkeypatch) -> None:
+    children = count_calls(monkeypatch, "children_page")
+    roots = count_calls(monkeypatch, "roots_page")
+    app = PlandeskApp(database_url(demo_database(workdir)))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, PlansScreen)
+        assert len(roots) == 1 and children == []
+        tree = tree_of(app)
+        assert [r.name for r in rows(tree.root)] == [
+            "billing/migrate-invoices", "search/reindex-catalog", "infra/upgrade-postgres",
+            "docs/refresh-api-reference",
+        ]
+        await press(pilot, "right")
+        assert len(children) == 1
+        billing = tree.root.children[0]
+        assert [r.name for r in rows(billing)] == [
+            "billing/design-schema", "billing/backfill-invoices",
+        ]
+        # collapsing and expanding again does not query again
+        await press(pilot, "left", "right")
+        assert len(children) == 1
+
+
+@run_async
+async def test_wide_node_shows_first_page_then_more(workdir, monkeypatch) -> None:
+    seed_database(database_url(workdir / "wide.db"), 520, 2, wide=450)
+    children = count_calls(monkeypatch, "children_page")
+    app = PlandeskApp(database_url("wide.db"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tree = tree_of(app)
+        wide = next(n for n in tree.root.children
+                    if isinstance(n.data, PlanRow) and n.data.child_count == 450)
+        tree.move_cursor(wide)
+        await press(pilot, "right")
+        assert len(children) == 1
+        page = rows(wide)
+        assert sum(isinstance(r, PlanRow) for r in page) == plans.PAGE_SIZE
+        assert isinstance(page[-1], MoreRow) and page[-1].remaining == 450 - plans.PAGE_SIZE
+        # the "… more" leaf loads exactly the next page when it is reached
+        tree.move_cursor(wide.children[-1])
+        await settle(pilot)
+        assert len(children) == 2
+        assert sum(isinstance(r, PlanRow) for r in rows(wide)) == 2 * plans.PAGE_SIZE
+
+
+@run_async
+async def test_jump_deep_into_a_wide_level_loads_a_segment(workdir) -> None:
+    url = database_url(workdir / "wide.db")
+    seed_database(url, 520, 2, wide=450)
+    engine = create_db_engine(url)
+    with session_scope(engine) as session:
+        parent = next(n for n in plans.roots_page(session).nodes if n.child_count == 450)
+        target = plans.children_page(session, parent.plan.plan_id, limit=450).nodes[420].plan
+    engine.dispose()
+    app = PlandeskApp(database_url("wide.db"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PlansScreen)
+        screen.jump_to(target.plan_id)
+        await settle(pilot)
+        tree = tree_of(app)
+        assert tree.cursor_node is not None and tree.cursor_node.data is not None
+        assert tree.cursor_node.data.plan_id == target.plan_id  # type: ignore[union-attr]
+        level = rows(tree.nodes_by_plan[parent.plan.plan_id])
+        loaded = [r for r in level if isinstance(r, PlanRow)]
+        assert len(loaded) == plans.PAGE_SIZE + 30  # first page + the segment from #420
+        assert isinstance(level[plans.PAGE_SIZE], MoreRow)  # the gap between them
+
+
+@run_async
+async def test_filter_by_state_and_text(workdir) -> None:
+    app = PlandeskApp(database_url(demo_database(workdir)))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "slash", *"state:errored", "enter")
+        tree = tree_of(app)
+        assert sorted(r.name for r in rows(tree.root)) == [
+            "billing/run-backfill", "infra/replica-us",
+        ]
+        await press(pilot, "escape")
+        assert len(rows(tree.root)) == 4
+        await press(pilot, "slash", *"golden", "enter")
+        assert [r.name for r in rows(tree.root)] == [
+            "search/golden-queries", "search/golden-queries-de", "search/golden-queries-ja",
+        ]
+
+
+@run_async
+async def test_palette_jump_expands_ancestors(workdir) -> None:
+    app = PlandeskApp(database_url(demo_database(workdir)))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "ctrl+p", *"verify-constraints")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        await press(pilot, "enter")
+        await pilot.pause(0.1)
+        await settle(pilot)
+        tree = tree_of(app)
+        node = tree.cursor_node
+        assert node is not None and isinstance(node.data, PlanRow)
+        assert node.data.name == "billing/verify-constraints"
+        assert [a.data.name for a in _ancestors(node)] == [
+            "billing/migrate-invoices", "billing/design-schema", "billing/write-ddl",
+            "billing/ddl-postgres",
+        ]
+        pane = app.screen.query_one(PlanDetailPane)
+        assert pane.detail is not None
+        assert pane.detail.plan.namespaced_name == "billing/verify-constraints"
+
+
+def _ancestors(node):  # type: ignore[no-untyped-def]
+    found = []
+    parent = node.parent
+    while parent is not None and parent.data is not None:
+        assert parent.is_expanded
+        found.append(parent)
+        parent = parent.parent
+    return list(reversed(found))
+
+
+@run_async
+async def test_database_text_is_literal(workdir) -> None:
+    url = database_url(demo_database(workdir))
+    engine = create_db_engine(url)
+    with session_scope(engine) as session:
+        plans.create_plan(session, namespaced_name="evil/[@click=app.quit]x[/]",
+                          description="[b]not bold[/b] \x1b[2J", plan_id="0" * 26,
+                          now="2026-01-01T00:00:00+00:00")
+    engine.dispose()
+    app = PlandeskApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tree = tree_of(app)
+        first = tree.root.children[0]
+        assert str(first.label) == "evil/[@click=app.quit]x[/]"
+        await pilot.click(PlanTree, offset=(12, 0))
+        await settle(pilot)
+        assert app.is_running
+        pane = app.screen.query_one(PlanDetailPane)
+        assert pane.detail is not None and pane.detail.plan.plan_id == "0" * 26
+        text = str(app.screen.query_one("#overview-text").render())
+        assert "[b]not bold[/b] \\x1b[2J" in text
+        assert "evil/[@click=app.quit]x[/]" in text
+
+
+@run_async
+async def test_migration_applies_in_a_worker_then_opens_plans(workdir) -> None:
+    app = PlandeskApp(database_url(legacy_database(workdir)))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, MigrationScreen)
+        await press(pilot, "enter")
+        assert isinstance(app.screen, PlansScreen)
+        assert [r.name for r in rows(tree_of(app).root)][:1] == ["ops/rotate-keys"]
+    backups = list(workdir.glob("legacy.backup-*"))
+    assert len(backups) == 1
+
+
+@run_async
+async def test_escape_on_migration_screen_writes_nothing(workdir) -> None:
+    path = workdir / legacy_database(workdir)
+    before = digest(path)
+    app = PlandeskApp(database_url(path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, MigrationScreen)
+        await pilot.press("escape")
+    assert app.return_code == 1
+    assert digest(path) == before
+    assert_no_wal_content(workdir)
+
+
+@run_async
+async def test_read_only_database_gets_error_screen_and_no_write(workdir) -> None:
+    path = workdir / read_only_database(workdir)
+    before = digest(path)
+    listing = sorted(p.name for p in workdir.iterdir())
+    app = PlandeskApp(database_url(path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorScreen)
+        assert app.screen.error.title == "Read-only database"
+        await pilot.press("q")
+    assert app.return_code == 1
+    assert digest(path) == before
+    assert {p.name for p in workdir.iterdir()} - {"demo.db-wal", "demo.db-shm"} == set(listing)
+    assert_no_wal_content(workdir)
+
+
+@run_async
+async def test_help_lists_every_binding(workdir) -> None:
+    app = PlandeskApp(database_url(demo_database(workdir)))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = "\n".join(str(s.render()) for s in app.screen.query(".help-table"))
+        for binding in (*PlansScreen.BINDINGS, *PlanTree.BINDINGS, *PlandeskApp.BINDINGS):
+            assert binding.description in text  # type: ignore[union-attr]
+        await press(pilot, "escape")
+        assert isinstance(app.screen, PlansScreen)

@@ -1,0 +1,85 @@
+"""Command palette provider: jump to a plan by id prefix or name (ancestors get expanded)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.markup import escape
+
+from store import plans
+from store.models import Plan
+from tui.widgets.literal import visible
+
+if TYPE_CHECKING:
+    from tui.screens.plans import PlansScreen
+
+
+class PlanCommands(Provider):
+    """Plans whose id starts with, or whose name contains, what was typed."""
+
+    def _plans_screen(self) -> PlansScreen | None:
+        from tui.screens.plans import PlansScreen
+
+        return self.screen if isinstance(self.screen, PlansScreen) else None
+
+    async def _find(self, text: str) -> list[Plan]:
+        from tui.app import PlandeskApp
+
+        app = self.app
+        if not isinstance(app, PlandeskApp) or app.engine is None:
+            return []
+
+        def find() -> list[Plan]:
+            with app.session() as session:
+                return plans.find_plans(session, text, limit=20)
+
+        worker = app.run_worker(find, thread=True, group="palette", exit_on_error=False,
+                                description="Finding plans")
+        try:
+            return await worker.wait()
+        except Exception:
+            return []
+
+    @staticmethod
+    def _candidate(plan: Plan) -> str:
+        return f"{plan.plan_id[:8]}  {visible(plan.namespaced_name, keep_newlines=False)}"
+
+    @staticmethod
+    def _help(plan: Plan) -> str:
+        return escape(f"Jump to plan {plan.plan_id} · {plan.phase} · {plan.processing_state}")
+
+    async def discover(self) -> Hits:
+        screen = self._plans_screen()
+        if screen is None:
+            return
+        for plan in await self._find(""):
+            yield DiscoveryHit(
+                Content(self._candidate(plan)),
+                partial(screen.jump_to, plan.plan_id),
+                text=self._candidate(plan),
+                help=self._help(plan),
+            )
+
+    async def search(self, query: str) -> Hits:
+        screen = self._plans_screen()
+        if screen is None or not query.strip():
+            return
+        matcher = self.matcher(query)
+        for plan in await self._find(query.strip()):
+            candidate = self._candidate(plan)
+            score = matcher.match(candidate) or 0.5
+            display = Content(candidate)
+            # Matcher.highlight would parse the candidate as markup; stylize plain text instead.
+            _, offsets = matcher.fuzzy_search.match(query, candidate)
+            for offset in offsets:
+                display = display.stylize("bold underline", offset, offset + 1)
+            yield Hit(
+                score,
+                display,
+                partial(screen.jump_to, plan.plan_id),
+                text=candidate,
+                help=self._help(plan),
+            )

@@ -1,0 +1,77 @@
+"""Messages the app's workers post back to the UI thread, named for what happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from store.db import StoreError
+from store.migrations import MigrationProgress, MigrationStatus
+from store.plans import PlanDetail
+
+
+@dataclass
+class DatabaseOpened(Message):
+    """The database is at head and an engine is ready."""
+
+    status: MigrationStatus
+
+
+@dataclass
+class MigrationNeeded(Message):
+    """The database is behind the code's head; nothing has been written."""
+
+    status: MigrationStatus
+    is_sqlite: bool
+
+
+@dataclass
+class DatabaseFailed(Message):
+    """Opening the database failed; `error.title` and `str(error)` are for the user."""
+
+    error: StoreError
+    url: str
+
+
+@dataclass
+class MigrationProgressed(Message):
+    """One progress report from a running migration.
+
+    Row reports come in bursts, so a queued row report of the same revision is replaced by
+    a newer one instead of piling up (Toolong's PendingLines idea).
+    """
+
+    event: MigrationProgress
+
+    def can_replace(self, message: Message) -> bool:
+        return (
+            isinstance(message, MigrationProgressed)
+            and message.event.step == "rows"
+            and self.event.step == "rows"
+            and message.event.revision == self.event.revision
+            and message.event.message == self.event.message
+        )
+
+
+@dataclass
+class MigrationFinished(Message):
+    status: MigrationStatus
+    backup_path: str | None
+
+
+@dataclass
+class MigrationFailed(Message):
+    error: BaseException
+    revision_left_at: str | None
+
+
+@dataclass
+class PlanDetailLoaded(Message):
+    detail: PlanDetail
+
+
+@dataclass
+class PlanDetailFailed(Message):
+    plan_id: str
+    error: str

@@ -1,0 +1,25 @@
+"""The first frame: shown before the database is touched, while a worker opens it."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Center, Middle
+from textual.screen import Screen
+from textual.widgets import Footer, Header, LoadingIndicator, Static
+
+from tui.widgets.literal import literal
+
+
+class LoadingScreen(Screen[None]):
+    def __init__(self, where: str, *, creating: bool = False) -> None:
+        super().__init__()
+        self.where = where
+        self.creating = creating
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Middle(), Center():
+            verb = "Opening (creating the demo if needed)" if self.creating else "Opening"
+            yield Static(literal(f"{verb} {self.where}"), id="loading-message")
+            yield LoadingIndicator()
+        yield Footer()

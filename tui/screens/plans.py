@@ -1,0 +1,164 @@
+"""The plans screen: the lazy plan tree, a `/` filter, and the detail pane of the highlighted
+plan. Every query runs in a thread worker through `store.plans`."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from store import plans
+from store.plans import PlanFilter
+from tui.messages import PlanDetailFailed, PlanDetailLoaded
+from tui.widgets.literal import literal
+from tui.widgets.plan_detail import PlanDetailPane
+from tui.widgets.plan_tree import PlanTree
+
+
+class PlansScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("ctrl+r", "reload", "Reload"),
+        Binding("tab", "app.focus_next", "Next pane", show=False),
+        Binding("1", "show_tab('overview')", "Overview", show=False),
+        Binding("2", "show_tab('snapshot')", "Snapshot"),
+        Binding("3", "show_tab('inputs')", "Inputs", show=False),
+        Binding("4", "show_tab('decisions')", "Decisions"),
+        Binding("5", "show_tab('corrections')", "Corrections", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plan_filter = PlanFilter()
+        self.shown_plan_id: str | None = None
+
+    def compose(self) -> ComposeResult:
+        from tui.app import PlandeskApp
+
+        app = self.app
+        assert isinstance(app, PlandeskApp)
+        yield Header()
+        with Horizontal(id="plans-body"):
+            with Vertical(id="tree-column"):
+                yield Input(
+                    placeholder="filter: text phase:execute state:errored (enter applies)",
+                    id="filter",
+                )
+                yield Static(id="filter-status")
+                yield PlanTree(app.session, id="plan-tree")
+            yield PlanDetailPane(id="detail")
+        yield Footer()
+
+    @property
+    def plan_tree(self) -> PlanTree:
+        return self.query_one(PlanTree)
+
+    @property
+    def detail_pane(self) -> PlanDetailPane:
+        return self.query_one(PlanDetailPane)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one("#filter-status", Static).display = False
+        self.plan_tree.load()
+        self.plan_tree.focus()
+
+    # -- filter ----------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.apply_filter(event.value)
+
+    def apply_filter(self, query: str) -> None:
+        try:
+            plan_filter = PlanFilter.parse(query)
+        except ValueError as exc:
+            self.notify(str(exc), title="Filter", severity="error", markup=False)
+            return
+        self.plan_filter = plan_filter
+        status = self.query_one("#filter-status", Static)
+        if plan_filter.empty:
+            status.display = False
+            self.query_one("#filter", Input).display = False
+        else:
+            status.display = True
+            status.update(literal(f"matches for {query.strip()} (escape clears)"))
+        self.plan_tree.load(plan_filter)
+        self.plan_tree.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if not box.display and self.plan_filter.empty:
+            return
+        box.value = ""
+        self.apply_filter("")
+
+    def action_reload(self) -> None:
+        self.plan_tree.load(self.plan_filter)
+        if self.shown_plan_id is not None:
+            self.load_detail(self.shown_plan_id)
+
+    def action_show_tab(self, tab: str) -> None:
+        self.detail_pane.action_show_tab(tab)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Digits and slash belong to the filter box while it has focus.
+        return not (isinstance(self.focused, Input) and action in ("show_tab", "filter"))
+
+    # -- detail ----------------------------------------------------------------------------
+
+    @on(PlanTree.PlanHighlighted)
+    def _plan_highlighted(self, message: PlanTree.PlanHighlighted) -> None:
+        if message.plan_id != self.shown_plan_id:
+            self.shown_plan_id = message.plan_id
+            self.detail_pane.loading = True
+            self.load_detail(message.plan_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail",
+          description="Loading plan detail")
+    def load_detail(self, plan_id: str) -> None:
+        from tui.app import PlandeskApp
+
+        app = self.app
+        assert isinstance(app, PlandeskApp)
+        try:
+            with app.session() as session:
+                detail = plans.plan_detail(session, plan_id)
+        except Exception as exc:
+            self.post_message(PlanDetailFailed(plan_id, str(exc)))
+            return
+        self.post_message(PlanDetailLoaded(detail))
+
+    def on_plan_detail_loaded(self, message: PlanDetailLoaded) -> None:
+        if message.detail.plan.plan_id != self.shown_plan_id:
+            return
+        self.detail_pane.show(message.detail)
+        self.detail_pane.loading = False
+
+    def on_plan_detail_failed(self, message: PlanDetailFailed) -> None:
+        if message.plan_id == self.shown_plan_id:
+            self.detail_pane.loading = False
+            self.notify(message.error, title="Could not load the plan", severity="error",
+                        markup=False)
+
+    def jump_to(self, plan_id: str) -> None:
+        """Show `plan_id` in the tree (clearing any filter), expanding its ancestors."""
+        if not self.plan_filter.empty:
+            self.plan_filter = PlanFilter()
+            box = self.query_one("#filter", Input)
+            box.value = ""
+            box.display = False
+            self.query_one("#filter-status", Static).display = False
+        self.plan_tree.focus()
+        self.plan_tree.reveal(plan_id)

@@ -1,0 +1,292 @@
+"""The detail pane of the highlighted plan: overview, profile snapshot and drift, inputs,
+decisions and correction history, one tab each. Everything from the database is literal."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.highlight import highlight
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+
+from store.models import Decision
+from store.plans import PlanDetail
+from tui.widgets.literal import literal, literal_text, visible
+
+TABS = ("overview", "snapshot", "inputs", "decisions", "corrections")
+
+
+def when(timestamp: str | None) -> str:
+    """An ISO-8601 UTC timestamp as `2026-03-02 09:35:00 UTC`; other text as it is."""
+    if not timestamp:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(timestamp)
+    except ValueError:
+        return timestamp
+    if moment.utcoffset() not in (None, timedelta(0)):
+        return timestamp
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _field(name: str, value: object) -> Content:
+    return Content.assemble((f"{name:<9}", "$text-muted"), literal(str(value)))
+
+
+def _heading(text: str) -> Content:
+    return Content.styled(text, "bold $text-primary")
+
+
+def overview_content(detail: PlanDetail) -> Content:
+    plan = detail.plan
+    lines: list[Content] = [
+        Content.styled(visible(plan.namespaced_name), "bold"),
+        Content(""),
+        _field("id", plan.plan_id),
+        _field("root", plan.root_plan_id),
+        _field("parent", plan.parent_plan_id or "— (a root)"),
+        _field("path", " / ".join(a[:8] for a in detail.ancestors) or "—"),
+        _field("phase", plan.phase),
+        _field("state", plan.processing_state),
+        _field("profile", plan.automation_profile),
+        _field("attempt", plan.attempt),
+        _field("children", detail.child_count),
+        _field("created", when(plan.created_at)),
+        _field("updated", when(plan.updated_at)),
+        _field("by", plan.created_by or "—"),
+    ]
+    if plan.action_name:
+        lines.append(_field("action", plan.action_name))
+    if plan.tags_json:
+        lines.append(_field("tags", plan.tags_json))
+    lines += [Content(""), _heading("Description"), literal(plan.description)]
+    if plan.definition_of_done:
+        lines += [Content(""), _heading("Definition of done"), literal(plan.definition_of_done)]
+    if plan.error_message:
+        lines += [Content(""), _heading("Error"), literal(plan.error_message, "$text-error")]
+    if plan.error_details_json:
+        lines.append(literal(plan.error_details_json, "$text-muted"))
+    if detail.repairs:
+        lines += [Content(""), _heading("Repaired by migration 0003")]
+        for repair in detail.repairs:
+            lines.append(literal(
+                f"{repair.column_name}: was {repair.old_value!r} ({repair.reason}, "
+                f"{when(repair.repaired_at)})"
+            ))
+    return Content("\n").join(lines)
+
+
+def snapshot_source_content(detail: PlanDetail) -> Content:
+    snapshot = detail.snapshot
+    data = snapshot.data or {}
+    captured = when(str(data.get("captured_at", ""))) if data.get("captured_at") else "?"
+    source = snapshot.source
+    if source == "creation":
+        how = f"Captured when the plan was created, at {captured}."
+    elif source == "backfill":
+        how = (f"Backfilled by migration 0003 at {captured}: the plan predates snapshots, so "
+               "this is the profile as it was defined at migration time.")
+    else:
+        how = f"Source unknown ({source})."
+    lines = [_heading("Effective profile snapshot"), literal(how)]
+    if data and data.get("resolved") is False:
+        lines.append(literal(
+            f"Profile {data.get('profile_name')!r} was not defined when the snapshot was "
+            "taken (unresolved).", "$text-warning"))
+    if snapshot.error:
+        lines.append(literal(snapshot.error, "$text-error"))
+    return Content("\n").join(lines)
+
+
+def snapshot_json_content(detail: PlanDetail) -> Content:
+    snapshot = detail.snapshot
+    if snapshot.data is None:
+        return literal(snapshot.raw)
+    pretty = json.dumps(snapshot.data, indent=2, sort_keys=True, ensure_ascii=True)
+    return highlight(pretty, language="json")
+
+
+def drift_content(detail: PlanDetail) -> Content:
+    drift = detail.drift
+    name = visible(drift.profile_name)
+    if not drift.current_exists:
+        return Content("\n").join([
+            _heading("Drift"),
+            literal(f"Profile {name!r} is not defined any more (or never was); nothing to "
+                    "compare the snapshot with.", "$text-warning"),
+        ])
+    if not drift.diff_lines:
+        return Content("\n").join([
+            _heading("Drift"),
+            literal(f"None: profile {name!r} is defined today exactly as frozen here.",
+                    "$text-success"),
+        ])
+    lines = [
+        _heading("Drift"),
+        literal(f"Profile {name!r} changed since this snapshot (- frozen, + now):",
+                "$text-warning"),
+    ]
+    for line in drift.diff_lines:
+        if line.startswith(("---", "+++")):
+            lines.append(literal(line, "bold"))
+        elif line.startswith("@@"):
+            lines.append(literal(line, "$text-accent"))
+        elif line.startswith("-"):
+            lines.append(literal(line, "$text-error"))
+        elif line.startswith("+"):
+            lines.append(literal(line, "$text-success"))
+        else:
+            lines.append(literal(line, "$text-muted"))
+    return Content("\n").join(lines)
+
+
+class PlanDetailPane(Vertical):
+    """Shows one PlanDetail; `show` replaces everything at once."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "show_tab('overview')", "Overview", show=False),
+        Binding("2", "show_tab('snapshot')", "Snapshot", show=False),
+        Binding("3", "show_tab('inputs')", "Inputs", show=False),
+        Binding("4", "show_tab('decisions')", "Decisions", show=False),
+        Binding("5", "show_tab('corrections')", "Corrections", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.detail: PlanDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content("Highlight a plan to see its details."), id="detail-title")
+        with TabbedContent(id="detail-tabs"):
+            with TabPane("Overview", id="overview"), VerticalScroll():
+                yield Static(id="overview-text")
+            with TabPane("Snapshot", id="snapshot"), VerticalScroll():
+                yield Static(id="snapshot-source")
+                yield Static(id="snapshot-json")
+                yield Static(id="snapshot-drift")
+            with TabPane("Inputs", id="inputs"), VerticalScroll():
+                yield Static(_heading("Arguments"), classes="section-title")
+                yield DataTable(id="arguments", cursor_type="row", zebra_stripes=True)
+                yield Static(_heading("Invariants"), classes="section-title")
+                yield DataTable(id="invariants", cursor_type="row", zebra_stripes=True)
+                yield Static(_heading("Projects"), classes="section-title")
+                yield Static(id="projects")
+            with TabPane("Decisions", id="decisions"), Vertical():
+                yield DataTable(id="decision-table", cursor_type="row", zebra_stripes=True)
+                yield Static(id="decision-rationale")
+            with TabPane("Corrections", id="corrections"), VerticalScroll():
+                yield DataTable(id="correction-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#arguments", DataTable).add_columns("#", "name", "type", "value")
+        self.query_one("#invariants", DataTable).add_columns("#", "scope", "invariant")
+        self.query_one("#decision-table", DataTable).add_columns(
+            "seq", "state", "phase", "title", "artifacts"
+        )
+        self.query_one("#correction-table", DataTable).add_columns(
+            "created", "mode", "state", "decision", "guidance", "failure"
+        )
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    @property
+    def decision_table(self) -> DataTable[Text]:
+        return self.query_one("#decision-table", DataTable)
+
+    @property
+    def selected_decision(self) -> Decision | None:
+        """The decision under the Decisions table's cursor (for correction keys)."""
+        if self.detail is None or not self.detail.decisions:
+            return None
+        row = self.decision_table.cursor_row
+        if 0 <= row < len(self.detail.decisions):
+            return self.detail.decisions[row]
+        return None
+
+    def show(self, detail: PlanDetail) -> None:
+        self.detail = detail
+        plan = detail.plan
+        self.query_one("#detail-title", Static).update(Content.assemble(
+            (plan.plan_id[:8], "$text-muted"), " ", literal(plan.namespaced_name, "bold"),
+        ))
+        self.query_one("#overview-text", Static).update(overview_content(detail))
+        self.query_one("#snapshot-source", Static).update(snapshot_source_content(detail))
+        self.query_one("#snapshot-json", Static).update(snapshot_json_content(detail))
+        self.query_one("#snapshot-drift", Static).update(drift_content(detail))
+        self._fill_inputs(detail)
+        self._fill_decisions(detail)
+        self._fill_corrections(detail)
+
+    def _fill_inputs(self, detail: PlanDetail) -> None:
+        arguments = self.query_one("#arguments", DataTable)
+        arguments.clear()
+        for argument in detail.arguments:
+            arguments.add_row(
+                Text(str(argument.position)), literal_text(argument.name, one_line=True),
+                Text(str(argument.value_type)),
+                literal_text(argument.value_json or "null", one_line=True),
+            )
+        invariants = self.query_one("#invariants", DataTable)
+        invariants.clear()
+        for invariant in detail.invariants:
+            invariants.add_row(
+                Text(str(invariant.position)), Text(str(invariant.source_scope)),
+                literal_text(invariant.invariant_text, one_line=True),
+            )
+        projects = [visible(p.project_name) for p in detail.projects]
+        self.query_one("#projects", Static).update(
+            literal(", ".join(projects) if projects else "none")
+        )
+
+    def _fill_decisions(self, detail: PlanDetail) -> None:
+        table = self.decision_table
+        table.clear()
+        for decision in detail.decisions:
+            state_style = "dim strike" if decision.state == "reverted" else ""
+            table.add_row(
+                Text(str(decision.sequence)),
+                Text(str(decision.state), style=state_style),
+                Text(str(decision.phase)),
+                literal_text(decision.title, one_line=True),
+                literal_text(decision.artifacts_path or "—", one_line=True),
+                key=decision.decision_id,
+            )
+        self._show_rationale()
+
+    def _fill_corrections(self, detail: PlanDetail) -> None:
+        table = self.query_one("#correction-table", DataTable)
+        table.clear()
+        sequences = {d.decision_id: d.sequence for d in detail.decisions}
+        for attempt in detail.corrections:
+            target = sequences.get(attempt.original_decision_id)
+            table.add_row(
+                Text(when(attempt.created_at)), Text(str(attempt.mode)), Text(str(attempt.state)),
+                Text(f"#{target}" if target is not None else attempt.original_decision_id[:8]),
+                literal_text(attempt.guidance, one_line=True),
+                literal_text(attempt.failure_reason or "", one_line=True),
+                key=attempt.correction_attempt_id,
+            )
+        if not detail.corrections:
+            table.add_row(Text("no corrections yet"), *(Text("") for _ in range(5)))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "decision-table":
+            self._show_rationale()
+
+    def _show_rationale(self) -> None:
+        decision = self.selected_decision
+        rationale = self.query_one("#decision-rationale", Static)
+        if decision is None:
+            rationale.update(literal("No decisions recorded."))
+            return
+        rationale.update(Content("\n").join([
+            Content.assemble(("Decision ", "$text-muted"), literal(decision.decision_id)),
+            literal(decision.rationale or "(no rationale)"),
+        ]))
