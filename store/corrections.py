@@ -278,13 +278,13 @@ def _artifact_folder(
         )
     if artifacts_root is None:
         return relative
-    root = artifacts_root.resolve()
+    root = artifacts_root  # resolved by the caller, once
     folder = (root / relative).resolve()
     if folder == root or not folder.is_relative_to(root):
         raise UnsafeArtifactPathError(
             f"Decision #{decision.sequence}: artifacts path {raw!r} leaves the artifacts root."
         )
-    if archive_root is not None and folder.is_relative_to(archive_root.resolve()):
+    if archive_root is not None and folder.is_relative_to(archive_root):
         raise UnsafeArtifactPathError(
             f"Decision #{decision.sequence}: artifacts path {raw!r} is inside the archive."
         )
@@ -309,27 +309,32 @@ def _moves(
         relative = _artifact_folder(decision, artifacts_root, archive_root)
         owners.setdefault(relative, []).append(decision.decision_id)
     # A folder nested in another moved folder travels with it; moving it again would fail.
-    paths = sorted(owners, key=lambda p: PurePosixPath(p).parts)
-    top: list[str] = []
-    for path in paths:
-        parent = next((t for t in top if PurePosixPath(path).is_relative_to(t)), None)
+    # Ancestor look-ups in a set keep this linear in the number of folders.
+    top: dict[str, None] = {}
+    for path in sorted(owners, key=lambda p: len(PurePosixPath(p).parts)):
+        parent = next((a for a in _ancestors(path) if a in top), None)
         if parent is None:
-            top.append(path)
+            top[path] = None
         else:
             owners[parent].extend(owners[path])
     for decision in staying:
         if decision.artifacts_path is None:
             continue
-        inner = PurePosixPath(decision.artifacts_path)
-        for path in top:
-            if inner.is_relative_to(path):
-                raise UnsafeArtifactPathError(
-                    f"Artifact folder {path!r} also holds the artifacts of decision "
-                    f"#{decision.sequence}, which stays active; refusing to archive it."
-                )
+        inner = str(PurePosixPath(decision.artifacts_path))
+        holder = next((a for a in (inner, *_ancestors(inner)) if a in top), None)
+        if holder is not None:
+            raise UnsafeArtifactPathError(
+                f"Artifact folder {holder!r} also holds the artifacts of decision "
+                f"#{decision.sequence}, which stays active; refusing to archive it."
+            )
     order = {d.decision_id: i for i, d in enumerate(reverted)}
-    top.sort(key=lambda p: min(order[d] for d in owners[p]))
-    return tuple(ArtifactMove(p, p, tuple(owners[p])) for p in top)
+    ordered = sorted(top, key=lambda p: min(order[d] for d in owners[p]))
+    return tuple(ArtifactMove(p, p, tuple(owners[p])) for p in ordered)
+
+
+def _ancestors(path: str) -> list[str]:
+    """'a/b/c' -> ['a/b', 'a'] (proper ancestors, as relative POSIX paths)."""
+    return [str(parent) for parent in PurePosixPath(path).parents if str(parent) != "."]
 
 
 def _open_attempt_on(session: Session, decision_id: str) -> CorrectionAttempt | None:
@@ -389,7 +394,11 @@ def _preview(
     ]
     return CorrectionPreview(
         plan_id=plan_id, mode=mode, target=target, reverted=reverted,
-        moves=_moves(reverted, staying, artifacts_root, archive_root),
+        moves=_moves(
+            reverted, staying,
+            artifacts_root.resolve() if artifacts_root is not None else None,
+            archive_root.resolve() if archive_root is not None else None,
+        ),
         new_title=_title("Revert to", target), new_phase=target.phase,
         new_parent_decision_id=target.parent_decision_id, new_sequence=sequence,
         plan_phase_after=target.phase,
