@@ -61,7 +61,8 @@ class PlandeskApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("ctrl+p", "command_palette", "Palette", show=False),
+        Binding("ctrl+p", "command_palette", "Palette",
+                show=False),
     ]
 
     def __init__(self, url: str, *, create_demo: bool = False) -> None:

@@ -28,9 +28,8 @@ def _sections() -> list[tuple[str, type[DOMNode], tuple[Binding, ...]]]:
     from tui.widgets.plan_detail import PlanDetailPane
     from tui.widgets.plan_tree import PlanTree
 
-    palette = Binding("ctrl+p", "command_palette", "Command palette: jump to a plan, themes")
     return [
-        ("Everywhere", PlandeskApp, (palette, *_own(Screen))),
+        ("Everywhere", PlandeskApp, _own(Screen)),
         ("Plans screen", PlansScreen, ()),
         ("Plan tree", PlanTree, ()),
         ("Detail pane", PlanDetailPane, ()),

@@ -168,8 +168,8 @@ class PlanDetailPane(Vertical):
                 yield Static(id="overview-text")
             with TabPane("Snapshot", id="snapshot"), VerticalScroll():
                 yield Static(id="snapshot-source")
-                yield Static(id="snapshot-json")
                 yield Static(id="snapshot-drift")
+                yield Static(id="snapshot-json")
             with TabPane("Inputs", id="inputs"), VerticalScroll():
                 yield Static(_heading("Arguments"), classes="section-title")
                 yield DataTable(id="arguments", cursor_type="row", zebra_stripes=True)
