@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from ulid import ULID
 
 from store.corrections import plan_correction, run_correction
-from store.db import create_db_engine, database_url, session_scope, sqlite_path
+from store.db import create_db_engine, database_url, display_name, session_scope, sqlite_path
 from store.models import CorrectionState, utc_now
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,6 +40,14 @@ def seed(url: str, plans: int, max_depth: int) -> None:
     if path is not None and path.exists():
         print(f"reusing {path}")
         return
+    if path is None:
+        engine = create_db_engine(url)
+        try:
+            if sa.inspect(engine).has_table("plans"):
+                print(f"reusing {display_name(url)}")
+                return
+        finally:
+            engine.dispose()
     started = time.perf_counter()
     subprocess.run(
         [str(Path(sys.executable).with_name("plandesk")), "seed", url, "--plans", str(plans),
@@ -135,7 +143,8 @@ def main() -> None:
             attempt = run_correction(
                 engine, plan_id, decision_id, "revert", "Benchmark guidance",
                 artifacts_root=artifacts, archive_root=archive,
-                on_state=lambda a: marks.setdefault(a.state.value, time.perf_counter()),
+                on_state=lambda a, marks=marks: marks.setdefault(a.state.value,
+                                                                 time.perf_counter()),
             )
             figures["complete"].append(time.perf_counter() - started)
             figures["executing"].append(marks["executing"] - started)
