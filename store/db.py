@@ -153,6 +153,12 @@ def check_sqlite_file(path: Path) -> None:
         raise NotADatabaseError(f"{path} is not a SQLite database (unrecognised file header).")
 
 
+def remove_sqlite_files(path: Path) -> None:
+    """Delete a SQLite database we just created, with its WAL and shared-memory files."""
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+
+
 def check_writable(path: Path) -> None:
     """Refuse a file marked read-only, even for root (who could write it anyway)."""
     no_write_bits = not path.stat().st_mode & 0o222

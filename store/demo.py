@@ -23,6 +23,7 @@ from store.db import (
     artifacts_root,
     create_db_engine,
     database_url,
+    remove_sqlite_files,
     session_scope,
     sqlite_path,
 )
@@ -384,11 +385,6 @@ def create_demo(target: str | Path) -> tuple[str, int]:
     except BaseException:
         shutil.rmtree(artifacts, ignore_errors=True)
         if path is not None:
-            for leftover in (
-                path,
-                path.with_name(path.name + "-wal"),
-                path.with_name(path.name + "-shm"),
-            ):
-                leftover.unlink(missing_ok=True)
+            remove_sqlite_files(path)
         raise
     return url, total

@@ -16,7 +16,13 @@ import sqlalchemy as sa
 from ulid import ULID
 
 from store import migrations
-from store.db import StoreError, create_db_engine, sqlite_path, translated_errors
+from store.db import (
+    StoreError,
+    create_db_engine,
+    remove_sqlite_files,
+    sqlite_path,
+    translated_errors,
+)
 from store.models import DEFAULT_PROFILE, utc_now
 
 INSERT_CHUNK = 20_000
@@ -231,12 +237,7 @@ def seed_database(
         engine.dispose()
     except BaseException:
         if path is not None:
-            for leftover in (
-                path,
-                path.with_name(path.name + "-wal"),
-                path.with_name(path.name + "-shm"),
-            ):
-                leftover.unlink(missing_ok=True)
+            remove_sqlite_files(path)
         raise
     depth = max(p.depth for p in plans) + 1
     return (
