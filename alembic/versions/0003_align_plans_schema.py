@@ -153,33 +153,51 @@ def compute_roots(bind: sa.Connection, now: str) -> None:
     )
     bind.execute(sa.text(TREE_WALK.format(seed="parent_plan_id IS NULL")))
     # Whatever the walk from the roots did not reach sits on, or hangs below, a parent cycle.
+    # Pointer jumping finds a plan on every such cycle in log2(unreached) set-based joins:
+    # after 2^k >= unreached steps up, every walk has arrived on its cycle.
     bind.execute(
         sa.text(
-            "CREATE TEMPORARY TABLE plan_walk_tmp AS "
-            "WITH RECURSIVE walk(start_id, cur_id) AS ("
-            " SELECT p.plan_id, p.parent_plan_id FROM plans p"
-            "  WHERE NOT EXISTS (SELECT 1 FROM plan_roots_tmp r WHERE r.plan_id = p.plan_id)"
-            " UNION"
-            " SELECT w.start_id, p.parent_plan_id FROM walk w JOIN plans p ON p.plan_id = w.cur_id"
-            ") SELECT start_id, cur_id FROM walk"
+            "CREATE TEMPORARY TABLE plan_jump_tmp AS SELECT p.plan_id AS start_id,"
+            " p.parent_plan_id AS cur_id FROM plans p"
+            " WHERE NOT EXISTS (SELECT 1 FROM plan_roots_tmp r WHERE r.plan_id = p.plan_id)"
         )
     )
-    bind.execute(sa.text("CREATE INDEX plan_walk_tmp_start ON plan_walk_tmp (start_id, cur_id)"))
-    # A plan whose upward walk comes back to itself is on a cycle; the smallest id of a
-    # cycle is where it is broken.
+    unreached = int(bind.execute(sa.text("SELECT count(*) FROM plan_jump_tmp")).scalar_one())
+    steps = 1
+    while steps <= unreached:
+        bind.execute(sa.text("CREATE INDEX plan_jump_tmp_start ON plan_jump_tmp (start_id)"))
+        bind.execute(
+            sa.text(
+                "CREATE TEMPORARY TABLE plan_jump2_tmp AS SELECT a.start_id, b.cur_id"
+                " FROM plan_jump_tmp a JOIN plan_jump_tmp b ON b.start_id = a.cur_id"
+            )
+        )
+        bind.execute(sa.text("DROP TABLE plan_jump_tmp"))
+        bind.execute(sa.text("ALTER TABLE plan_jump2_tmp RENAME TO plan_jump_tmp"))
+        steps *= 2
+    # Walk once around each cycle from the plans found on it; a cycle breaks at its smallest id.
+    bind.execute(
+        sa.text(
+            "CREATE TEMPORARY TABLE plan_ring_tmp AS "
+            "WITH RECURSIVE ring(start_id, cur_id) AS ("
+            " SELECT p.plan_id, p.parent_plan_id FROM plans p"
+            "  WHERE p.plan_id IN (SELECT cur_id FROM plan_jump_tmp)"
+            " UNION"
+            " SELECT w.start_id, p.parent_plan_id FROM ring w JOIN plans p ON p.plan_id = w.cur_id"
+            ") SELECT start_id, cur_id FROM ring"
+        )
+    )
     bind.execute(
         sa.text(
             "INSERT INTO plan_repairs (plan_id, column_name, old_value, reason, repaired_at) "
             "SELECT p.plan_id, 'parent_plan_id', p.parent_plan_id, "
             "'cycle: parent links loop back to this plan', :now FROM plans p "
-            "WHERE p.plan_id IN ("
-            " SELECT w.start_id FROM plan_walk_tmp w"
-            " WHERE EXISTS (SELECT 1 FROM plan_walk_tmp s"
-            "               WHERE s.start_id = w.start_id AND s.cur_id = w.start_id)"
-            " GROUP BY w.start_id HAVING MIN(w.cur_id) = w.start_id)"
+            "WHERE p.plan_id IN (SELECT MIN(cur_id) FROM plan_ring_tmp GROUP BY start_id)"
         ),
         {"now": now},
     )
+    bind.execute(sa.text("DROP TABLE plan_jump_tmp"))
+    bind.execute(sa.text("DROP TABLE plan_ring_tmp"))
     bind.execute(
         sa.text(
             "UPDATE plans SET parent_plan_id = NULL WHERE plan_id IN (SELECT plan_id FROM plan_repairs"
@@ -193,7 +211,6 @@ def compute_roots(bind: sa.Connection, now: str) -> None:
             )
         )
     )
-    bind.execute(sa.text("DROP TABLE plan_walk_tmp"))
     bind.execute(
         sa.text(
             "INSERT INTO plan_repairs (plan_id, column_name, old_value, reason, repaired_at) "
