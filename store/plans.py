@@ -5,10 +5,11 @@ Pages are keyset-paginated on plan_id (never OFFSET) and never load a whole tree
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -56,6 +57,17 @@ class PlanPage:
         return self.next_after is not None
 
 
+_E = TypeVar("_E", bound=enum.StrEnum)
+
+
+def _member(enum_cls: type[_E], what: str, value: str) -> _E:
+    try:
+        return enum_cls(value.lower())
+    except ValueError:
+        choices = ", ".join(member.value for member in enum_cls)
+        raise ValueError(f"Unknown {what} {value!r}; use one of {choices}") from None
+
+
 @dataclass(frozen=True)
 class PlanFilter:
     """What `/` filters on: free text over id prefix, name and namespace; phase; state."""
@@ -77,21 +89,9 @@ class PlanFilter:
         for word in query.split():
             key, _, value = word.partition(":")
             if key == "phase" and value:
-                try:
-                    phase = PlanPhase(value.lower())
-                except ValueError:
-                    raise ValueError(
-                        f"Unknown phase {value!r}; use one of "
-                        + ", ".join(p.value for p in PlanPhase)
-                    ) from None
+                phase = _member(PlanPhase, "phase", value)
             elif key == "state" and value:
-                try:
-                    state = ProcessingState(value.lower())
-                except ValueError:
-                    raise ValueError(
-                        f"Unknown state {value!r}; use one of "
-                        + ", ".join(s.value for s in ProcessingState)
-                    ) from None
+                state = _member(ProcessingState, "state", value)
             else:
                 words.append(word)
         return cls(" ".join(words), phase, state)
@@ -310,7 +310,9 @@ def create_plan(
             "namespace": namespaced_name.split("/", 1)[0],
             "description": description,
             "automation_profile": profile_name or "balanced",
-            "effective_profile_snapshot": profiles.creation_snapshot(session, profile_name, now=now),
+            "effective_profile_snapshot": profiles.creation_snapshot(
+                session, profile_name, now=now
+            ),
             "phase": phase,
             "processing_state": processing_state,
             "created_at": now,
