@@ -68,7 +68,7 @@ class RawResult:
 
     def __iter__(self):
         names = [d[0] for d in self.cursor.description or ()]
-        row_type = collections.namedtuple("Row", names)  # noqa: PYI024
+        row_type = collections.namedtuple("Row", names)
         return (row_type(*row) for row in self.cursor)
 
     def scalar_one(self):
@@ -151,7 +151,8 @@ def check_roots(path: Path) -> int:
         "WITH RECURSIVE t(id, root) AS (SELECT plan_id, plan_id FROM plans"
         " WHERE parent_plan_id IS NULL UNION ALL SELECT p.plan_id, t.root FROM plans p"
         " JOIN t ON p.parent_plan_id = t.id)"
-        " SELECT count(*) FROM plans JOIN t ON t.id = plans.plan_id WHERE plans.root_plan_id <> t.root"
+        " SELECT count(*) FROM plans JOIN t ON t.id = plans.plan_id"
+        " WHERE plans.root_plan_id <> t.root"
     ).fetchone()[0]
     connection.close()
     return int(wrong)
