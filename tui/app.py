@@ -1,13 +1,15 @@
 """The plandesk Textual app: global bindings, and opening the database off the UI thread.
 
 The first frame is the loading screen; the database is inspected (read-only) in a thread
-worker, which then asks for the migration, error or plans screen.
+worker, which then asks for the migration, error or plans screen. Corrections run here too,
+one thread worker per decision, so that they outlive whatever screen asked for them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import ClassVar
 
 import sqlalchemy as sa
@@ -18,9 +20,17 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from store import migrations
+from store import migrations, plans
+from store.corrections import (
+    CorrectionError,
+    RecoveryReport,
+    recover_interrupted,
+    run_correction,
+)
 from store.db import (
     StoreError,
+    archive_root,
+    artifacts_root,
     check_writable,
     create_db_engine,
     display_name,
@@ -28,12 +38,18 @@ from store.db import (
     sqlite_path,
     translate_error,
 )
+from store.models import CorrectionAttempt, CorrectionState, Decision, Plan
 from tui.commands import PlanCommands
 from tui.messages import (
+    CorrectionFinished,
+    CorrectionRefused,
+    CorrectionsRecovered,
+    CorrectionStateChanged,
     DatabaseFailed,
     DatabaseOpened,
     MigrationNeeded,
 )
+from tui.screens.correction import CorrectionRequest
 from tui.screens.error import ErrorScreen
 from tui.screens.help import HelpScreen
 from tui.screens.loading import LoadingScreen
@@ -71,6 +87,8 @@ class PlandeskApp(App[None]):
         self.create_demo = create_demo
         self.engine: Engine | None = None
         self.sub_title = short_location(url)
+        self.artifacts_root = artifacts_root(url)
+        self.archive_root = archive_root(url)
 
     def get_default_screen(self) -> Screen[None]:
         return LoadingScreen(short_location(self.url), creating=self.create_demo)
@@ -109,8 +127,9 @@ class PlandeskApp(App[None]):
                 return
             self.engine = create_db_engine(self.url)
             with self.session() as session:
-                session.connection()  # fail here, on the loading screen, if it cannot connect
-            self.post_message(DatabaseOpened(status))
+                # fails here, on the loading screen, if it cannot connect or read
+                first_roots = plans.roots_page(session)
+            self.post_message(DatabaseOpened(status, first_roots))
         except Exception as exc:
             self.post_message(DatabaseFailed(as_store_error(exc, self.url), self.url))
 
@@ -122,7 +141,8 @@ class PlandeskApp(App[None]):
             self.push_screen(screen)
 
     def on_database_opened(self, message: DatabaseOpened) -> None:
-        self._show(PlansScreen())
+        self._show(PlansScreen(message.first_roots))
+        self.recover_corrections()
 
     def on_migration_needed(self, message: MigrationNeeded) -> None:
         self._show(MigrationScreen(message.status, is_sqlite=message.is_sqlite))
@@ -140,3 +160,116 @@ class PlandeskApp(App[None]):
 
     def action_quit_with_error(self) -> None:
         self.exit(return_code=1)
+
+    # -- corrections -------------------------------------------------------------------------
+
+    @property
+    def plans_screen(self) -> PlansScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, PlansScreen)), None)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="recover",
+          description="Recovering interrupted corrections")
+    def recover_corrections(self) -> None:
+        """Fail (and move back the artifacts of) corrections a dead process left open."""
+        if self.engine is None:
+            return
+        try:
+            report = recover_interrupted(self.engine, self.artifacts_root, self.archive_root)
+        except Exception as exc:
+            report = RecoveryReport(problems=(f"{as_store_error(exc, self.url)}",))
+        if report.recovered or report.problems:
+            self.post_message(CorrectionsRecovered(report))
+
+    def on_corrections_recovered(self, message: CorrectionsRecovered) -> None:
+        report = message.report
+        if report.recovered:
+            count = len(report.recovered)
+            self.notify(
+                f"{count} interrupted correction{'s were' if count != 1 else ' was'} rolled "
+                "back and marked failed (interrupted).",
+                title="Recovered at start-up", severity="warning", markup=False,
+            )
+        if report.problems:
+            self.notify("\n".join(report.problems), title="Recovery left problems",
+                        severity="error", markup=False, timeout=30)
+        screen = self.plans_screen
+        if screen is not None:
+            screen.action_reload()
+
+    @staticmethod
+    def _group(decision_id: str) -> str:
+        return f"correction:{decision_id}"
+
+    def correction_running(self, decision_id: str) -> bool:
+        group = self._group(decision_id)
+        return any(w.group == group and not w.is_finished for w in self.workers)
+
+    def start_correction(self, request: CorrectionRequest) -> None:
+        """Run a confirmed correction in a thread worker (one at a time per decision)."""
+        if self.correction_running(request.decision_id):
+            self.notify(f"A correction of decision #{request.sequence} is still running.",
+                        title="Correction", severity="warning", markup=False)
+            return
+        self.run_worker(
+            partial(self._run_correction, request), thread=True, exclusive=True,
+            exit_on_error=False, group=self._group(request.decision_id),
+            description=f"Correcting decision #{request.sequence}",
+        )
+
+    def _run_correction(self, request: CorrectionRequest) -> None:
+        def on_state(attempt: CorrectionAttempt) -> None:
+            self.post_message(CorrectionStateChanged(attempt))
+
+        try:
+            attempt = run_correction(
+                self.engine or self.url, request.plan_id, request.decision_id, request.mode,
+                request.guidance, artifacts_root=self.artifacts_root,
+                archive_root=self.archive_root, on_state=on_state,
+            )
+        except CorrectionError as exc:
+            self.post_message(CorrectionRefused(
+                request.plan_id, request.decision_id, exc.title, str(exc)))
+            return
+        except Exception as exc:
+            error = as_store_error(exc, self.url)
+            self.post_message(CorrectionRefused(
+                request.plan_id, request.decision_id, error.title, str(error)))
+            return
+        plan: Plan | None = None
+        new_sequence: int | None = None
+        try:
+            with self.session() as session:
+                plan = session.get(Plan, request.plan_id)
+                if attempt.new_decision_id is not None:
+                    new = session.get(Decision, attempt.new_decision_id)
+                    new_sequence = new.sequence if new is not None else None
+        except Exception:
+            pass  # the toast still reports the outcome; the views refresh from the database
+        self.post_message(CorrectionFinished(attempt, plan, new_sequence))
+
+    def on_correction_state_changed(self, message: CorrectionStateChanged) -> None:
+        screen = self.plans_screen
+        if screen is not None:
+            screen.show_attempt(message.attempt)
+
+    def on_correction_finished(self, message: CorrectionFinished) -> None:
+        attempt = message.attempt
+        if attempt.state == CorrectionState.COMPLETE:
+            created = (f"new decision #{message.new_sequence}"
+                       if message.new_sequence is not None else "a new decision")
+            self.notify(f"{str(attempt.mode).capitalize()} complete: {created}.",
+                        title="Correction complete", markup=False)
+        else:
+            self.notify(f"Correction failed: {attempt.failure_reason or 'unknown reason'}",
+                        title="Correction failed", severity="error", markup=False, timeout=15)
+        screen = self.plans_screen
+        if screen is not None:
+            screen.show_attempt(attempt)
+            screen.correction_ended(attempt.plan_id, message.plan)
+
+    def on_correction_refused(self, message: CorrectionRefused) -> None:
+        self.notify(message.reason, title=message.title, severity="error", markup=False,
+                    timeout=15)
+        screen = self.plans_screen
+        if screen is not None:
+            screen.correction_ended(message.plan_id, None)

@@ -6,16 +6,19 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from store.corrections import RecoveryReport
 from store.db import StoreError
 from store.migrations import MigrationProgress, MigrationStatus
-from store.plans import PlanDetail
+from store.models import CorrectionAttempt, Plan
+from store.plans import PlanDetail, PlanPage
 
 
 @dataclass
 class DatabaseOpened(Message):
-    """The database is at head and an engine is ready."""
+    """The database is at head and an engine is ready; the first page of roots came along."""
 
     status: MigrationStatus
+    first_roots: PlanPage
 
 
 @dataclass
@@ -75,3 +78,37 @@ class PlanDetailLoaded(Message):
 class PlanDetailFailed(Message):
     plan_id: str
     error: str
+
+
+@dataclass
+class CorrectionStateChanged(Message):
+    """A running correction committed a new state (pending, executing, complete or failed)."""
+
+    attempt: CorrectionAttempt
+
+
+@dataclass
+class CorrectionFinished(Message):
+    """A correction ended, `complete` or `failed`; `plan` is the plan as it is now and
+    `new_sequence` the sequence of the decision it created (None when it failed)."""
+
+    attempt: CorrectionAttempt
+    plan: Plan | None
+    new_sequence: int | None
+
+
+@dataclass
+class CorrectionRefused(Message):
+    """A correction was refused before it started (a CorrectionError) or could not run."""
+
+    plan_id: str
+    decision_id: str
+    title: str
+    reason: str
+
+
+@dataclass
+class CorrectionsRecovered(Message):
+    """Start-up recovery failed interrupted corrections (or could not)."""
+
+    report: RecoveryReport

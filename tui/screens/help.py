@@ -16,12 +16,14 @@ from textual.widgets import DataTable, Input, Static
 INTRO = (
     "plandesk browses the plans of one database. Highlight a plan in the tree to see its "
     "details; press 2 for its profile snapshot and drift. Type / to filter, ctrl+p to jump "
-    "to a plan by id or name."
+    "to a plan by id or name. On the Decisions tab (4), r reverts to the highlighted decision "
+    "and a appends a corrective one, after a preview."
 )
 
 
 def _sections() -> list[tuple[str, type[DOMNode], tuple[Binding, ...]]]:
     from tui.app import PlandeskApp
+    from tui.screens.correction import CorrectionModal
     from tui.screens.error import ErrorScreen
     from tui.screens.migration import MigrationScreen
     from tui.screens.plans import PlansScreen
@@ -35,6 +37,7 @@ def _sections() -> list[tuple[str, type[DOMNode], tuple[Binding, ...]]]:
         ("Detail pane", PlanDetailPane, ()),
         ("Tables (decisions, corrections, inputs)", DataTable, ()),
         ("Filter box", Input, ()),
+        ("Correction dialog", CorrectionModal, ()),
         ("Migration screen", MigrationScreen, ()),
         ("Error screen", ErrorScreen, ()),
         ("This help", HelpScreen, ()),
@@ -62,7 +65,8 @@ def binding_rows(
     for binding in (*extra, *bindings):
         if binding.system or not binding.description:
             continue
-        keys = by_action.setdefault((binding.action, binding.description), [])
+        # The footer's word is short; a tooltip, where there is one, says it in full.
+        keys = by_action.setdefault((binding.action, binding.tooltip or binding.description), [])
         shown = binding.key_display or binding.key
         if shown not in keys:
             keys.append(shown)

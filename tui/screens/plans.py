@@ -1,5 +1,6 @@
-"""The plans screen: the lazy plan tree, a `/` filter, and the detail pane of the highlighted
-plan. Every query runs in a thread worker through `store.plans`."""
+"""The plans screen: the lazy plan tree, a `/` filter, the detail pane of the highlighted
+plan, and `r`/`a` on the Decisions tab to correct a decision. Every query runs in a thread
+worker through `store.plans`."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, Static, TabbedContent
 
 from store import plans
-from store.plans import PlanFilter
+from store.models import CorrectionAttempt, CorrectionMode, Plan
+from store.plans import PlanFilter, PlanPage
 from tui.messages import PlanDetailFailed, PlanDetailLoaded
+from tui.screens.correction import CorrectionModal, CorrectionRequest
 from tui.widgets.literal import literal
 from tui.widgets.plan_detail import PlanDetailPane
 from tui.widgets.plan_tree import PlanTree
@@ -31,10 +35,15 @@ class PlansScreen(Screen[None]):
         Binding("3", "show_tab('inputs')", "Inputs", show=False),
         Binding("4", "show_tab('decisions')", "Decisions"),
         Binding("5", "show_tab('corrections')", "Corrections", show=False),
+        Binding("r", "correct('revert')", "Revert",
+                tooltip="Revert to the highlighted decision (Decisions tab)"),
+        Binding("a", "correct('append')", "Append",
+                tooltip="Append a correction to the highlighted decision (Decisions tab)"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, first_roots: PlanPage | None = None) -> None:
         super().__init__()
+        self.first_roots = first_roots
         self.plan_filter = PlanFilter()
         self.shown_plan_id: str | None = None
 
@@ -66,7 +75,8 @@ class PlansScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self.query_one("#filter-status", Static).display = False
-        self.plan_tree.load()
+        self.plan_tree.load(first_page=self.first_roots)
+        self.first_roots = None
         self.plan_tree.focus()
 
     # -- filter ----------------------------------------------------------------------------
@@ -113,8 +123,64 @@ class PlansScreen(Screen[None]):
         self.detail_pane.action_show_tab(tab)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Digits and slash belong to the filter box while it has focus.
-        return not (isinstance(self.focused, Input) and action in ("show_tab", "filter"))
+        # Digits, slash and letters belong to the filter box while it has focus.
+        if isinstance(self.focused, Input) and action in ("show_tab", "filter", "correct"):
+            return False
+        if action == "correct":
+            # Only on the Decisions tab of a plan that has decisions (and so in the footer).
+            try:
+                pane = self.detail_pane
+                return pane.active_tab == "decisions" and pane.selected_decision is not None
+            except NoMatches:
+                return False
+        return True
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self) -> None:
+        self.refresh_bindings()
+
+    # -- corrections -----------------------------------------------------------------------
+
+    def action_correct(self, mode: str) -> None:
+        from tui.app import PlandeskApp
+
+        app = self.app
+        assert isinstance(app, PlandeskApp)
+        pane = self.detail_pane
+        decision = pane.selected_decision
+        if pane.detail is None or decision is None:
+            return
+        if app.correction_running(decision.decision_id):
+            self.notify(f"A correction of decision #{decision.sequence} is still running.",
+                        title="Correction", severity="warning", markup=False)
+            return
+        self.app.push_screen(
+            CorrectionModal(
+                app.session, pane.detail.plan.plan_id, decision, CorrectionMode(mode),
+                artifacts_root=app.artifacts_root, archive_root=app.archive_root,
+            ),
+            callback=self._correction_confirmed,
+        )
+
+    def _correction_confirmed(self, request: CorrectionRequest | None) -> None:
+        from tui.app import PlandeskApp
+
+        if request is None:
+            return
+        app = self.app
+        assert isinstance(app, PlandeskApp)
+        app.start_correction(request)
+
+    def show_attempt(self, attempt: CorrectionAttempt) -> None:
+        """A running correction reported a new state: show it in the Corrections tab."""
+        self.detail_pane.show_attempt(attempt)
+
+    def correction_ended(self, plan_id: str, plan: Plan | None) -> None:
+        """A correction of `plan_id` ended (or was refused): refresh its tree row and detail."""
+        if plan is not None:
+            self.plan_tree.update_plan(plan)
+        if plan_id == self.shown_plan_id:
+            self.load_detail(plan_id)
 
     # -- detail ----------------------------------------------------------------------------
 
@@ -145,6 +211,8 @@ class PlansScreen(Screen[None]):
             return
         self.detail_pane.show(message.detail)
         self.detail_pane.loading = False
+        self.plan_tree.update_plan(message.detail.plan)
+        self.refresh_bindings()
 
     def on_plan_detail_failed(self, message: PlanDetailFailed) -> None:
         if message.plan_id == self.shown_plan_id:

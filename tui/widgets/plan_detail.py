@@ -15,11 +15,15 @@ from textual.content import Content
 from textual.highlight import highlight
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
-from store.models import Decision
+from store.models import CorrectionAttempt, CorrectionState, Decision
 from store.plans import PlanDetail
 from tui.widgets.literal import literal, literal_text, visible
 
 TABS = ("overview", "snapshot", "inputs", "decisions", "corrections")
+CORRECTION_COLUMNS = ("state", "mode", "decision", "new", "guidance", "failure", "created")
+# How far along an attempt is, so that a late live report never overwrites a newer state.
+STATE_RANK = {CorrectionState.PENDING: 0, CorrectionState.EXECUTING: 1,
+              CorrectionState.COMPLETE: 2, CorrectionState.FAILED: 2}
 
 
 def when(timestamp: str | None) -> str:
@@ -157,9 +161,22 @@ class PlanDetailPane(Vertical):
         Binding("5", "show_tab('corrections')", "Corrections", show=False),
     ]
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        f"plan-detail--correction-{state.value}" for state in CorrectionState
+    }
+
+    DEFAULT_CSS = """
+    PlanDetailPane > .plan-detail--correction-pending { color: $text-muted; text-style: italic; }
+    PlanDetailPane > .plan-detail--correction-executing { color: $text-accent; text-style: bold; }
+    PlanDetailPane > .plan-detail--correction-complete { color: $text-success; }
+    PlanDetailPane > .plan-detail--correction-failed { color: $text-error; text-style: bold; }
+    """
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.detail: PlanDetail | None = None
+        # States reported by running corrections, newer than the last loaded detail.
+        self.live_attempts: dict[str, CorrectionAttempt] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(Content("Highlight a plan to see its details."), id="detail-title")
@@ -182,6 +199,7 @@ class PlanDetailPane(Vertical):
                 yield Static(id="decision-rationale")
             with TabPane("Corrections", id="corrections"), VerticalScroll():
                 yield DataTable(id="correction-table", cursor_type="row", zebra_stripes=True)
+                yield Static(id="correction-detail")
 
     def on_mount(self) -> None:
         self.query_one("#arguments", DataTable).add_columns("#", "name", "type", "value")
@@ -189,12 +207,13 @@ class PlanDetailPane(Vertical):
         self.query_one("#decision-table", DataTable).add_columns(
             "seq", "state", "phase", "title", "artifacts"
         )
-        self.query_one("#correction-table", DataTable).add_columns(
-            "created", "mode", "state", "decision", "guidance", "failure"
-        )
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    @property
+    def active_tab(self) -> str:
+        return self.query_one(TabbedContent).active
 
     @property
     def decision_table(self) -> DataTable[Text]:
@@ -211,6 +230,12 @@ class PlanDetailPane(Vertical):
         return None
 
     def show(self, detail: PlanDetail) -> None:
+        loaded = {a.correction_attempt_id: a for a in detail.corrections}
+        self.live_attempts = {
+            attempt_id: live for attempt_id, live in self.live_attempts.items()
+            if attempt_id not in loaded
+            or STATE_RANK[live.state] > STATE_RANK[loaded[attempt_id].state]
+        }
         self.detail = detail
         plan = detail.plan
         self.query_one("#detail-title", Static).update(Content.assemble(
@@ -260,25 +285,90 @@ class PlanDetailPane(Vertical):
             )
         self._show_rationale()
 
+    def show_attempt(self, attempt: CorrectionAttempt) -> None:
+        """A live state report of a running correction of the shown plan."""
+        if self.detail is None or attempt.plan_id != self.detail.plan.plan_id:
+            return
+        known = self.live_attempts.get(attempt.correction_attempt_id)
+        if known is not None and STATE_RANK[known.state] > STATE_RANK[attempt.state]:
+            return
+        self.live_attempts[attempt.correction_attempt_id] = attempt
+        self._fill_corrections(self.detail)
+
+    def shown_attempts(self, detail: PlanDetail) -> list[CorrectionAttempt]:
+        """The loaded attempts, each replaced by a live report that is further along."""
+        attempts = {a.correction_attempt_id: a for a in detail.corrections}
+        for attempt_id, live in self.live_attempts.items():
+            if live.plan_id != detail.plan.plan_id:
+                continue
+            loaded = attempts.get(attempt_id)
+            if loaded is None or STATE_RANK[live.state] > STATE_RANK[loaded.state]:
+                attempts[attempt_id] = live
+        return sorted(attempts.values(),
+                      key=lambda a: (a.created_at, a.correction_attempt_id))
+
     def _fill_corrections(self, detail: PlanDetail) -> None:
         table = self.query_one("#correction-table", DataTable)
-        table.clear()
+        row = table.cursor_row
+        table.clear(columns=True)  # auto widths only grow; start from the new rows
+        table.add_columns(*CORRECTION_COLUMNS)
         sequences = {d.decision_id: d.sequence for d in detail.decisions}
-        for attempt in detail.corrections:
-            target = sequences.get(attempt.original_decision_id)
+
+        def decision_label(decision_id: str | None) -> Text:
+            if decision_id is None:
+                return Text("—")
+            sequence = sequences.get(decision_id)
+            return Text(f"#{sequence}" if sequence is not None else decision_id[:8])
+
+        attempts = self.shown_attempts(detail)
+        for attempt in attempts:
+            state = CorrectionState(attempt.state)
             table.add_row(
-                Text(when(attempt.created_at)), Text(str(attempt.mode)), Text(str(attempt.state)),
-                Text(f"#{target}" if target is not None else attempt.original_decision_id[:8]),
+                Text(state.value, style=self.get_component_rich_style(
+                    f"plan-detail--correction-{state.value}", partial=True)),
+                Text(str(attempt.mode)),
+                decision_label(attempt.original_decision_id),
+                decision_label(attempt.new_decision_id),
                 literal_text(attempt.guidance, one_line=True),
                 literal_text(attempt.failure_reason or "", one_line=True),
+                Text(when(attempt.created_at)),
                 key=attempt.correction_attempt_id,
             )
-        if not detail.corrections:
-            table.add_row(Text("no corrections yet"), *(Text("") for _ in range(5)))
+        if not attempts:
+            table.add_row(Text("none yet"), *(Text("") for _ in CORRECTION_COLUMNS[1:]))
+        elif 0 < row < len(attempts):
+            table.move_cursor(row=row)
+        self._show_attempt_detail()
+
+    def _selected_attempt(self) -> CorrectionAttempt | None:
+        if self.detail is None:
+            return None
+        attempts = self.shown_attempts(self.detail)
+        row = self.query_one("#correction-table", DataTable).cursor_row
+        return attempts[row] if 0 <= row < len(attempts) else None
+
+    def _show_attempt_detail(self) -> None:
+        attempt = self._selected_attempt()
+        box = self.query_one("#correction-detail", Static)
+        if attempt is None:
+            box.update(Content(""))
+            return
+        lines = [
+            Content.assemble(("Guidance ", "$text-muted"), literal(attempt.guidance)),
+        ]
+        if attempt.failure_reason:
+            lines.append(Content.assemble(
+                ("Failed: ", "$text-error"), literal(attempt.failure_reason)))
+        if attempt.archived_artifacts_path:
+            lines.append(Content.assemble(
+                ("Archived artifacts ", "$text-muted"), literal(attempt.archived_artifacts_path)))
+        box.update(Content("\n").join(lines))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "decision-table":
             self._show_rationale()
+        elif event.data_table.id == "correction-table":
+            self._show_attempt_detail()
 
     def _show_rationale(self) -> None:
         decision = self.selected_decision

@@ -24,6 +24,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import NodeID, TreeNode, UnknownNodeID
 
 from store import plans
+from store.models import Plan
 from store.plans import PlanFilter, PlanNode, PlanPage
 from tui.widgets.literal import literal_text
 
@@ -146,14 +147,27 @@ class PlanTree(Tree[TreeRow]):
 
     # -- loading ---------------------------------------------------------------------------
 
-    def load(self, plan_filter: PlanFilter | None = None, *, fetch: bool = True) -> None:
-        """Start over: the forest (no filter) or the matches of `plan_filter`."""
+    def load(
+        self,
+        plan_filter: PlanFilter | None = None,
+        *,
+        fetch: bool = True,
+        first_page: PlanPage | None = None,
+    ) -> None:
+        """Start over: the forest (no filter) or the matches of `plan_filter`.
+
+        `first_page`, already fetched, is placed at once instead of being queried again.
+        """
         self.generation += 1
         self.plan_filter = None if plan_filter is None or plan_filter.empty else plan_filter
         self.nodes_by_plan.clear()
         self.clear()
         self.root.data = None
-        if fetch:
+        if first_page is not None and self.plan_filter is None:
+            self._place_page(self.root, first_page, None, None)
+            if self.root.children:
+                self.cursor_line = 0
+        elif fetch:
             placeholder = self.root.add_leaf(literal_text("loading…"), LoadingRow())
             self._request(self.root, None, None, placeholder)
 
@@ -275,6 +289,17 @@ class PlanTree(Tree[TreeRow]):
         )
         self.nodes_by_plan[plan.plan_id] = tree_node
 
+    def update_plan(self, plan: Plan) -> None:
+        """Redraw a loaded plan's row with its current phase and state (after a correction)."""
+        node = self.nodes_by_plan.get(plan.plan_id)
+        if node is None or not isinstance(node.data, PlanRow):
+            return
+        row = node.data
+        phase, state = str(plan.phase), str(plan.processing_state)
+        if (row.phase, row.state, row.name) != (phase, state, plan.namespaced_name):
+            row.phase, row.state, row.name = phase, state, plan.namespaced_name
+            node.set_label(literal_text(plan.namespaced_name, one_line=True))
+
     @staticmethod
     def _more_label(gap: MoreRow) -> Text:
         if gap.remaining:
@@ -289,6 +314,22 @@ class PlanTree(Tree[TreeRow]):
         gap.loading = True
         node.set_label(Text("loading…"))
         self._request(node.parent, gap.after, gap.until, node)
+
+    def reload_children(self, node: TreeNode[TreeRow]) -> None:
+        """Forget what is loaded below `node`; its first page loads again when it is expanded."""
+        def forget(parent: TreeNode[TreeRow]) -> None:
+            for child in parent.children:
+                if isinstance(child.data, PlanRow):
+                    self.nodes_by_plan.pop(child.data.plan_id, None)
+                forget(child)
+
+        forget(node)
+        node.remove_children()
+        if isinstance(node.data, PlanRow):
+            node.data.children_loaded = False
+        if node.is_expanded:
+            placeholder = node.add_leaf(literal_text("loading…"), LoadingRow())
+            self._request(node, None, None, placeholder)
 
     @on(Tree.NodeExpanded)
     def _node_expanded(self, event: Tree.NodeExpanded[TreeRow]) -> None:
