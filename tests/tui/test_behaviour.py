@@ -63,7 +63,7 @@ def digest(path: Path) -> str:
 @run_async
 async def test_expanding_a_node_runs_one_children_query(workdir, monkeypatch) -> None:
     children = count_calls(monkeypatch, "children_page")
-    roots = count_calls(monkeypatch, "roots_page")
+    roots = count_calls(monkeypatch, "roots_page")  # once, by the worker that opens the DB
     app = PlandeskApp(database_url(demo_database(workdir)))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

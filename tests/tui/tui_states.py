@@ -105,15 +105,23 @@ def locked_database(folder: Path) -> tuple[str, sqlite3.Connection]:
 
 
 async def settle(pilot: Pilot[None]) -> None:
-    """Wait until no worker runs and every message they posted has been handled."""
+    """Wait until no worker runs and every message they posted has been handled.
+
+    A worker's message can start another worker (highlight -> detail), so only three quiet
+    rounds in a row count as settled.
+    """
     app = pilot.app
-    for _ in range(20):
+    quiet = 0
+    for _ in range(60):
         await app.workers.wait_for_complete()
         await pilot.pause()
-        if not any(w.is_running for w in app.workers):
-            await pilot.pause()
-            if not any(w.is_running for w in app.workers):
-                break
+        if any(w.is_running for w in app.workers):
+            quiet = 0
+            continue
+        quiet += 1
+        if quiet == 3:
+            break
+        await pilot.pause(0.01)
     for box in app.query(Input):
         box.cursor_blink = False
 

@@ -1,0 +1,207 @@
+"""Benchmark of the app (not a timed test): first paint, a 10,000-child node, peak RSS.
+
+    .venv/bin/python tests/benchmarks/bench_tui.py [--plans 1000000] [--runs 5] [--dir DIR]
+
+Seeds (once, cached in --dir) two databases with `plandesk seed`: SMALL plans and --plans
+plans, each with a first root of 10,000 direct children. Each measurement runs headless
+(`App.run_test`) in a fresh process, so peak RSS is the app's alone:
+  - first paint: from starting the app to the plans screen showing its first page of roots,
+    against a bare Textual app that mounts one Tree of PAGE_SIZE nodes (target <= 1.3x);
+  - first page of the 10,000-child node: from `expand` to the page placed in the tree and
+    painted (target <= 50 ms, the same at SMALL and --plans total plans);
+  - peak RSS while browsing: open, expand the wide node, load five more pages, jump to a
+    deep plan, filter (target <= 200 MB).
+Also collected by pytest when named explicitly: `pytest tests/benchmarks/bench_tui.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SMALL = 10_500
+WIDE = 10_000
+HERE = Path(__file__).resolve()
+
+
+def seeded(folder: Path, plans: int) -> Path:
+    path = folder / f"bench-{plans}.db"
+    if not path.exists():
+        plandesk = Path(sys.executable).with_name("plandesk")
+        subprocess.run(
+            [str(plandesk), "seed", str(path), "--plans", str(plans), "--max-depth", "8",
+             "--wide", str(WIDE)],
+            check=True,
+        )
+    return path
+
+
+async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(50):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.is_running for w in pilot.app.workers):
+            return
+
+
+async def _wait(pilot, condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the app did not get there")
+        await pilot.pause(0.001)
+
+
+async def measure_bare() -> dict[str, float]:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Tree
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            tree: Tree[None] = Tree("plans")
+            tree.show_root = False
+            for number in range(200):
+                tree.root.add(f"plan {number}", allow_expand=True)
+            yield tree
+
+    start = time.perf_counter()
+    app = Bare()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        painted = time.perf_counter() - start
+    return {"first_paint_s": painted}
+
+
+async def measure_app(db: Path) -> dict[str, float]:
+    from store.db import database_url
+    from tui.app import PlandeskApp
+    from tui.screens.plans import PlansScreen
+    from tui.widgets.plan_tree import PlanRow, PlanTree
+
+    start = time.perf_counter()
+    app = PlandeskApp(database_url(db))
+    async with app.run_test(size=(160, 48)) as pilot:
+
+        def roots_shown() -> bool:
+            error = getattr(app.screen, "error", None)
+            if error is not None:
+                raise RuntimeError(f"{error.title}: {error}")
+            if not isinstance(app.screen, PlansScreen):
+                return False
+            trees = app.screen.query(PlanTree)
+            return bool(trees) and any(
+                isinstance(c.data, PlanRow) for c in trees.first().root.children
+            )
+
+        await _wait(pilot, roots_shown)
+        await pilot.pause()  # the frame with the roots in it
+        first_paint = time.perf_counter() - start
+        await _settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PlansScreen)
+        tree = screen.query_one(PlanTree)
+        wide = next(n for n in tree.root.children
+                    if isinstance(n.data, PlanRow) and n.data.child_count == WIDE)
+        placed_at: list[float] = []
+        place_page = tree._place_page
+
+        def timed_place(*args, **kwargs):  # type: ignore[no-untyped-def]
+            place_page(*args, **kwargs)
+            placed_at.append(time.perf_counter())
+
+        tree._place_page = timed_place  # type: ignore[method-assign]
+        page_times, placed_times = [], []
+        for _ in range(5):
+            wide.collapse()
+            tree.reload_children(wide)
+            await _settle(pilot)
+            placed_at.clear()
+            started = time.perf_counter()
+            wide.expand()
+            await _wait(pilot, lambda: bool(placed_at))
+            placed_times.append(placed_at[0] - started)
+            await pilot.pause()  # the next frame, with the page painted
+            page_times.append(time.perf_counter() - started)
+        # browse: five more pages, a jump deep into another tree, a filter
+        for _ in range(5):
+            tree.load_more(wide.children[-1])
+            await _settle(pilot)
+        last_root = [n for n in tree.root.children if isinstance(n.data, PlanRow)][-1]
+        tree.move_cursor(last_root)
+        await pilot.press("right")
+        await _settle(pilot)
+        await pilot.press("slash", *"state:errored", "enter")
+        await _settle(pilot)
+        await pilot.press("escape")
+        await _settle(pilot)
+    return {
+        "first_paint_s": first_paint,
+        "wide_first_page_ms": statistics.median(page_times) * 1000,
+        "wide_first_page_placed_ms": statistics.median(placed_times) * 1000,
+    }
+
+
+def child(kind: str, db: str | None) -> None:
+    os.environ["TEXTUAL_ANIMATIONS"] = "none"
+    result = asyncio.run(measure_bare() if kind == "bare" else measure_app(Path(db or "")))
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def run_child(kind: str, db: Path | None = None) -> dict[str, float]:
+    args = [sys.executable, str(HERE), "--child", kind] + ([str(db)] if db else [])
+    out = subprocess.run(args, check=True, capture_output=True, text=True, cwd=HERE.parents[2])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(plans: int, runs: int, folder: Path) -> dict[str, object]:
+    folder.mkdir(parents=True, exist_ok=True)
+    small, large = seeded(folder, SMALL), seeded(folder, plans)
+    bare = [run_child("bare")["first_paint_s"] for _ in range(runs)]
+    report: dict[str, object] = {"bare_first_paint_s": statistics.median(bare)}
+    for label, db in (("small", small), ("large", large)):
+        samples = [run_child("app", db) for _ in range(runs)]
+        paint = statistics.median(s["first_paint_s"] for s in samples)
+        report[label] = {
+            "plans": SMALL if label == "small" else plans,
+            "first_paint_s": round(paint, 3),
+            "first_paint_vs_bare": round(paint / statistics.median(bare), 2),
+            "wide_first_page_ms": round(statistics.median(
+                s["wide_first_page_ms"] for s in samples), 1),
+            "wide_first_page_placed_ms": round(statistics.median(
+                s["wide_first_page_placed_ms"] for s in samples), 1),
+            "peak_rss_mb": round(max(s["peak_rss_mb"] for s in samples), 1),
+        }
+    return report
+
+
+def test_bench_tui() -> None:
+    """Runs the benchmark and prints the figures; asserts nothing about time."""
+    folder = Path(os.environ.get("PLANDESK_BENCH_DIR", "/tmp/plandesk-bench-tui"))
+    print(json.dumps(run(int(os.environ.get("PLANDESK_BENCH_PLANS", 1_000_000)), 3, folder),
+                     indent=2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plans", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/plandesk-bench-tui"))
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1] if len(args.child) > 1 else None)
+        return
+    print(json.dumps(run(args.plans, args.runs, args.dir), indent=2))
+
+
+if __name__ == "__main__":
+    main()
