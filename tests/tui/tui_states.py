@@ -8,18 +8,26 @@ there), so nothing on screen depends on where the temporary folder was.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import sqlite3
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, TextArea
+from ulid import ULID
 
+import store.corrections
+import store.decisions
 from store import migrations
-from store.db import database_url
+from store.corrections import run_correction
+from store.db import archive_root, artifacts_root, database_url
 from store.demo import create_demo
 from tui.app import PlandeskApp
 
@@ -67,6 +75,65 @@ def legacy_database(folder: Path) -> str:
     finally:
         connection.close()
     return "legacy.db"
+
+
+@contextmanager
+def fixed_correction_clock() -> Iterator[None]:
+    """Correction attempt ids, decision ids and timestamps from a fixed clock, one minute per
+    call, so that corrections made for a snapshot draw the same on every run."""
+    start = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    ticks = itertools.count()
+
+    def now() -> str:
+        return (start + timedelta(minutes=next(ticks))).isoformat(timespec="microseconds")
+
+    def ulid() -> ULID:
+        moment = start + timedelta(minutes=next(ticks))
+        return ULID.from_bytes(int(moment.timestamp() * 1000).to_bytes(6, "big") + bytes(10))
+
+    with mock.patch.object(store.corrections, "utc_now", now), \
+            mock.patch.object(store.corrections, "ULID", ulid), \
+            mock.patch.object(store.decisions, "ULID", ulid):
+        yield
+
+
+def demo_decisions(folder: Path, name: str, plan_name: str) -> tuple[str, list[str]]:
+    """The plan id of `plan_name` in the demo database and its decision ids by sequence."""
+    connection = sqlite3.connect(folder / name)
+    try:
+        (plan_id,) = connection.execute(
+            "SELECT plan_id FROM plans WHERE namespaced_name = ?", (plan_name,)).fetchone()
+        decision_ids = [row[0] for row in connection.execute(
+            "SELECT decision_id FROM decisions WHERE plan_id = ? ORDER BY sequence", (plan_id,))]
+    finally:
+        connection.close()
+    return plan_id, decision_ids
+
+
+def disk_full(source: Path, destination: Path) -> None:
+    raise OSError("No space left on device")
+
+
+def corrected_database(folder: Path) -> str:
+    """The demo with two corrections of billing/migrate-invoices: a revert of #1 that failed
+    (the first artifact move raised) and a revert of #2 that completed (new decision #3)."""
+    name = demo_database(folder)
+    url = database_url(folder / name)
+    plan_id, (first, second) = demo_decisions(folder, name, "billing/migrate-invoices")
+    roots = {"artifacts_root": artifacts_root(url), "archive_root": archive_root(url)}
+    with fixed_correction_clock():
+        failed = run_correction(url, plan_id, first, "revert", "Stage the cut-over by region.",
+                                move=disk_full, **roots)
+        complete = run_correction(url, plan_id, second, "revert",
+                                  "Make the monolith read-only a day before the cut-over.",
+                                  **roots)
+    assert (failed.state, complete.state) == ("failed", "complete")
+    return name
+
+
+def typed(text: str) -> tuple[str, ...]:
+    """Keys that type `text`."""
+    return tuple("space" if char == " " else char for char in text)
 
 
 def ahead_database(folder: Path) -> str:
@@ -124,6 +191,8 @@ async def settle(pilot: Pilot[None]) -> None:
         await pilot.pause(0.01)
     for box in app.query(Input):
         box.cursor_blink = False
+    for area in app.query(TextArea):
+        area.cursor_blink = False
 
 
 async def press(pilot: Pilot[None], *keys: str) -> None:
@@ -163,6 +232,15 @@ STATES = (
     State("decisions", demo_database, ("right", "4")),
     State("markup_safety", demo_database, ("down", "down", "down")),
     State("help", demo_database, ("question_mark",), screenshot=True),
+    # the Decisions tab of billing/migrate-invoices, its table focused, decision #2 highlighted
+    State("correction_revert", demo_database,
+          ("right", "4", "tab", "tab", "down", "r", *typed("Keep it writable for a week")),
+          screenshot=True),
+    State("correction_append", demo_database,
+          ("right", "4", "tab", "tab", "down", "a", *typed("Announce the freeze first"))),
+    State("correction_empty_guidance", demo_database,
+          ("right", "4", "r", "space", "space", "ctrl+s")),
+    State("corrections_history", corrected_database, ("right", "5")),
     State("error_ahead", ahead_database),
     State("error_not_a_database", not_a_database),
     State("error_read_only", read_only_database),
