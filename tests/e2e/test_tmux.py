@@ -4,6 +4,7 @@ and read back with `capture-pane`."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -76,3 +77,65 @@ def test_browse_demo_in_tmux(tmp_path: Path) -> None:
         wait_for(session, "plandesk-exited-0")
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_revert_a_decision_in_tmux(tmp_path: Path) -> None:
+    subprocess.run([str(PLANDESK), "demo", str(tmp_path / "demo.db")], check=True,
+                   capture_output=True)
+    session = f"plandesk-e2e-{uuid.uuid4().hex[:8]}"
+    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", "-c", str(tmp_path),
+         "-e", "TEXTUAL_ANIMATIONS=none",
+         f"{PLANDESK} --db demo.db; echo plandesk-exited-$?; sleep 30")
+    try:
+        tmux("set-option", "-t", session, "window-size", "manual")
+        tmux("resize-window", "-t", session, "-x", "120", "-y", "40")
+        wait_for(session, "billing/migrate-invoices")
+        # the Decisions tab of the first root; tab twice focuses its table; down to #2
+        tmux("send-keys", "-t", session, "4")
+        wait_for(session, "Keep the monolith writable")
+        tmux("send-keys", "-t", session, "Tab")
+        time.sleep(0.3)
+        tmux("send-keys", "-t", session, "Tab")
+        time.sleep(0.3)
+        tmux("send-keys", "-t", session, "Down")
+        time.sleep(0.3)
+        tmux("send-keys", "-t", session, "r")
+        wait_for(session, "Revert to decision #2")
+        screen = wait_for(session, "Moves 1 artifact folder to the archive")
+        assert "billing/02" in screen and "Reverts 1 decision" in screen
+        tmux("send-keys", "-t", session, "-l", "Keep it [b]writable[/b] for a week")
+        wait_for(session, "Keep it [b]writable[/b] for a week")
+        tmux("send-keys", "-t", session, "C-s")
+        screen = wait_for(session, "new decision #3")
+        assert "Revert complete" in screen
+        wait_until_gone(session, "Revert to decision #2")
+        tmux("send-keys", "-t", session, "5")
+        screen = wait_for(session, "complete  revert")
+        assert "Keep it [b]writable[/b]" in screen  # guidance shown literally, not as markup
+        tmux("send-keys", "-t", session, "q")
+        wait_for(session, "plandesk-exited-0")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+    connection = sqlite3.connect(tmp_path / "demo.db")
+    try:
+        plan_id, state = connection.execute(
+            "SELECT plan_id, processing_state FROM plans "
+            "WHERE namespaced_name = 'billing/migrate-invoices'").fetchone()
+        decisions = connection.execute(
+            "SELECT sequence, state, rationale FROM decisions WHERE plan_id = ? "
+            "ORDER BY sequence", (plan_id,)).fetchall()
+        attempts = connection.execute(
+            "SELECT mode, state, guidance, archived_artifacts_path FROM correction_attempts"
+        ).fetchall()
+    finally:
+        connection.close()
+    assert state == "queued"
+    assert [(d[0], d[1]) for d in decisions] == [(1, "active"), (2, "reverted"), (3, "active")]
+    assert decisions[2][2] == "Keep it [b]writable[/b] for a week"
+    [(mode, attempt_state, guidance, archived)] = attempts
+    assert (mode, attempt_state, guidance) == (
+        "revert", "complete", "Keep it [b]writable[/b] for a week")
+    assert not (tmp_path / "demo-artifacts" / "billing" / "02").exists()
+    assert (tmp_path / "demo-artifacts" / archived / "billing" / "02" / "decision.md").exists()
