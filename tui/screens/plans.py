@@ -127,10 +127,12 @@ class PlansScreen(Screen[None]):
         if isinstance(self.focused, Input) and action in ("show_tab", "filter", "correct"):
             return False
         if action == "correct":
-            # Only on the Decisions tab of a plan that has decisions (and so in the footer).
+            # Only on the Decisions tab of a plan that has decisions, once that plan is shown
+            # (and so only then in the footer).
             try:
                 pane = self.detail_pane
-                return pane.active_tab == "decisions" and pane.selected_decision is not None
+                return (pane.active_tab == "decisions" and not pane.loading
+                        and pane.selected_decision is not None)
             except NoMatches:
                 return False
         return True
@@ -189,6 +191,7 @@ class PlansScreen(Screen[None]):
         if message.plan_id != self.shown_plan_id:
             self.shown_plan_id = message.plan_id
             self.detail_pane.loading = True
+            self.refresh_bindings()
             self.load_detail(message.plan_id)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail",
@@ -217,6 +220,7 @@ class PlansScreen(Screen[None]):
     def on_plan_detail_failed(self, message: PlanDetailFailed) -> None:
         if message.plan_id == self.shown_plan_id:
             self.detail_pane.loading = False
+            self.refresh_bindings()
             self.notify(message.error, title="Could not load the plan", severity="error",
                         markup=False)
 
