@@ -212,7 +212,11 @@ class State:
     demo: bool = field(default=False)
 
     def app(self, folder: Path) -> PlandeskApp:
-        return PlandeskApp(database_url(self.database(folder)))
+        app = PlandeskApp(database_url(self.database(folder)))
+        # Toasts are part of what a state shows; on a loaded machine the default 5 s could
+        # expire before the screenshot is taken and make the snapshot flaky.
+        app.NOTIFICATION_TIMEOUT = 3600
+        return app
 
     def run_before(self) -> Callable[[Pilot[None]], Awaitable[None]]:
         async def run(pilot: Pilot[None]) -> None:
