@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,8 +46,9 @@ def wait_until_gone(session: str, text: str, timeout: float = 20.0) -> None:
     raise AssertionError(f"{text!r} stayed on screen")
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-def test_browse_demo_in_tmux(tmp_path: Path) -> None:
+@contextmanager
+def app_on_demo(tmp_path: Path) -> Iterator[str]:
+    """The real console script on a new demo database in a 120x40 tmux session."""
     subprocess.run([str(PLANDESK), "demo", str(tmp_path / "demo.db")], check=True,
                    capture_output=True)
     session = f"plandesk-e2e-{uuid.uuid4().hex[:8]}"
@@ -55,6 +58,14 @@ def test_browse_demo_in_tmux(tmp_path: Path) -> None:
     try:
         tmux("set-option", "-t", session, "window-size", "manual")
         tmux("resize-window", "-t", session, "-x", "120", "-y", "40")
+        yield session
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_browse_demo_in_tmux(tmp_path: Path) -> None:
+    with app_on_demo(tmp_path) as session:
         wait_for(session, "billing/migrate-invoices")
         # expand the first root, move to its first child, expand that too
         tmux("send-keys", "-t", session, "Right")
@@ -75,21 +86,11 @@ def test_browse_demo_in_tmux(tmp_path: Path) -> None:
         wait_until_gone(session, "plandesk — keys")
         tmux("send-keys", "-t", session, "q")
         wait_for(session, "plandesk-exited-0")
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_revert_a_decision_in_tmux(tmp_path: Path) -> None:
-    subprocess.run([str(PLANDESK), "demo", str(tmp_path / "demo.db")], check=True,
-                   capture_output=True)
-    session = f"plandesk-e2e-{uuid.uuid4().hex[:8]}"
-    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", "-c", str(tmp_path),
-         "-e", "TEXTUAL_ANIMATIONS=none",
-         f"{PLANDESK} --db demo.db; echo plandesk-exited-$?; sleep 30")
-    try:
-        tmux("set-option", "-t", session, "window-size", "manual")
-        tmux("resize-window", "-t", session, "-x", "120", "-y", "40")
+    with app_on_demo(tmp_path) as session:
         wait_for(session, "billing/migrate-invoices")
         # the Decisions tab of the first root; tab twice focuses its table; down to #2
         tmux("send-keys", "-t", session, "4")
@@ -115,8 +116,6 @@ def test_revert_a_decision_in_tmux(tmp_path: Path) -> None:
         assert "Keep it [b]writable[/b]" in screen  # guidance shown literally, not as markup
         tmux("send-keys", "-t", session, "q")
         wait_for(session, "plandesk-exited-0")
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
     connection = sqlite3.connect(tmp_path / "demo.db")
     try:
