@@ -52,9 +52,11 @@ def app_on_demo(tmp_path: Path) -> Iterator[str]:
     subprocess.run([str(PLANDESK), "demo", str(tmp_path / "demo.db")], check=True,
                    capture_output=True)
     session = f"plandesk-e2e-{uuid.uuid4().hex[:8]}"
+    # Textual sizes itself with shutil.get_terminal_size(), which believes COLUMNS/LINES
+    # over the terminal; a tmux server started from inside pytest can hand stale ones down.
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", "-c", str(tmp_path),
          "-e", "TEXTUAL_ANIMATIONS=none",
-         f"{PLANDESK} --db demo.db; echo plandesk-exited-$?; sleep 30")
+         f"env -u COLUMNS -u LINES {PLANDESK} --db demo.db; echo plandesk-exited-$?; sleep 30")
     try:
         tmux("set-option", "-t", session, "window-size", "manual")
         tmux("resize-window", "-t", session, "-x", "120", "-y", "40")
