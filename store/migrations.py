@@ -8,6 +8,7 @@ revision it had before that step.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -113,7 +114,9 @@ def alembic_config(
     return config
 
 
+@functools.cache
 def _scripts() -> ScriptDirectory:
+    """The revision scripts, read once: they are part of the installed code."""
     return ScriptDirectory.from_config(alembic_config())
 
 
@@ -121,12 +124,13 @@ def _describe(script_doc: str | None) -> str:
     return (script_doc or "").strip().splitlines()[0].rstrip(".") if script_doc else ""
 
 
-def history() -> list[Revision]:
+@functools.cache
+def history() -> tuple[Revision, ...]:
     """Every revision the code knows, oldest first."""
     scripts = _scripts()
-    return [
+    return tuple(
         Revision(s.revision, _describe(s.doc)) for s in reversed(list(scripts.walk_revisions()))
-    ]
+    )
 
 
 def head_revision() -> str:
@@ -137,7 +141,7 @@ def head_revision() -> str:
 
 def _steps_between(current: str | None, target: str) -> tuple[Revision, ...]:
     revisions = history()
-    ids = [r.revision for r in revisions]
+    ids = known_revisions()
     start = 0 if current is None else ids.index(current) + 1
     end = ids.index(target) + 1
     return tuple(revisions[start:end])
@@ -160,7 +164,7 @@ def _read_current(connection: sa.Connection, url: str) -> str | None:
             )
         return None
     current = MigrationContext.configure(connection).get_current_revision()
-    known = {r.revision for r in history()}
+    known = set(known_revisions())
     if current is not None and current not in known:
         raise DatabaseAheadError(
             f"{display_name(url)} is at revision {current}, which this plandesk does not know "
@@ -281,7 +285,7 @@ def upgrade(
     """
     status = _prepare_write(url, must_exist=False)
     target_id = status.head if target == "head" else target
-    if target_id not in {r.revision for r in history()}:
+    if target_id not in known_revisions():
         raise StoreError(f"Unknown revision {target!r}; known: {', '.join(known_revisions())}.")
     ids = known_revisions()
     if status.current is not None and ids.index(target_id) < ids.index(status.current):
@@ -308,7 +312,7 @@ def downgrade(
 ) -> MigrationStatus:
     """Undo revisions down to `target` ("base" removes every table), one transaction each."""
     status = _prepare_write(url, must_exist=True)
-    ids = [r.revision for r in history()]
+    ids = known_revisions()
     if target != "base" and target not in ids:
         raise StoreError(f"Unknown revision {target!r}; known: base, {', '.join(ids)}.")
     if status.current is None:
