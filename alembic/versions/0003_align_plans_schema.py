@@ -12,6 +12,7 @@ mode) into their new shape.
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -24,6 +25,11 @@ depends_on = None
 
 DEFAULT_PROFILE = "balanced"
 UPDATE_CHUNK = 100_000
+COPYING = "Copying plans into the new shape"
+PLAN_PHASES = ("strategize", "execute", "apply", "applied")
+PROCESSING_STATES = ("queued", "processing", "errored", "complete", "cancelled")
+ACTOR_ROLES = ("strategy", "execution", "review", "apply", "estimation", "invariant")
+BACKFILLED = ("root_plan_id", "automation_profile", "effective_profile_snapshot")
 
 # The built-in profiles as they are defined when this revision runs; backfilled snapshots
 # freeze exactly these definitions.
@@ -112,57 +118,84 @@ def backfill_snapshot(name: str, profiles: dict[str, tuple[str | None, str]], no
     return json.dumps(snapshot, sort_keys=True)
 
 
-def repair_parents(bind: sa.Connection, now: str) -> int:
-    """Orphans and cycles become roots; the old parent link is kept in plan_repairs."""
-    bind.execute(
-        sa.text(
-            "INSERT INTO plan_repairs (plan_id, column_name, old_value, reason, repaired_at) "
-            "SELECT c.plan_id, 'parent_plan_id', c.parent_plan_id, "
-            "'orphan: parent plan does not exist', :now FROM plans c "
-            "WHERE c.parent_plan_id IS NOT NULL "
-            "AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.plan_id = c.parent_plan_id)"
-        ),
-        {"now": now},
-    )
-    bind.execute(
-        sa.text(
-            "UPDATE plans SET parent_plan_id = NULL WHERE plan_id IN "
-            "(SELECT plan_id FROM plan_repairs WHERE column_name = 'parent_plan_id')"
-        )
-    )
-    return int(bind.execute(sa.text("SELECT count(*) FROM plan_repairs")).scalar_one())
-
-
 TREE_WALK = (
-    "INSERT INTO plan_roots_tmp (plan_id, root_plan_id) "
     "WITH RECURSIVE tree(plan_id, root_plan_id) AS ("
     " SELECT plan_id, plan_id FROM plans WHERE {seed}"
     " UNION ALL"
     " SELECT c.plan_id, t.root_plan_id FROM plans c JOIN tree t ON c.parent_plan_id = t.plan_id"
     ") SELECT plan_id, root_plan_id FROM tree"
 )
+INSERT_WALK = "INSERT INTO plan_roots_tmp (plan_id, root_plan_id) " + TREE_WALK
+
+
+def count(bind: sa.Connection, table: str) -> int:
+    return int(bind.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
 def compute_roots(bind: sa.Connection, now: str) -> None:
-    """Fill plan_roots_tmp with every plan's true root, breaking cycles on the way."""
+    """Fill plan_roots_tmp with every plan's true root; orphans and cycles become roots.
+
+    One walk down from the roots reaches every plan of a sound forest. Only what it did not
+    reach (plans below a missing parent, or on or below a parent cycle) needs repairs, so
+    that work is proportional to the damage, not to the table.
+    """
     bind.execute(
-        sa.text(
-            "CREATE TEMPORARY TABLE plan_roots_tmp "
-            "(plan_id VARCHAR PRIMARY KEY, root_plan_id VARCHAR NOT NULL)"
-        )
+        sa.text("CREATE TEMPORARY TABLE plan_roots_tmp AS "
+                + TREE_WALK.format(seed="parent_plan_id IS NULL"))
     )
-    bind.execute(sa.text(TREE_WALK.format(seed="parent_plan_id IS NULL")))
-    # Whatever the walk from the roots did not reach sits on, or hangs below, a parent cycle.
-    # Pointer jumping finds a plan on every such cycle in log2(unreached) set-based joins:
-    # after 2^k >= unreached steps up, every walk has arrived on its cycle.
+    # Indexed after the walk: one sort instead of a million random B-tree inserts.
+    bind.execute(sa.text("CREATE UNIQUE INDEX plan_roots_tmp_plan_id ON plan_roots_tmp (plan_id)"))
+    if count(bind, "plan_roots_tmp") < count(bind, "plans"):
+        repair_unreached(bind, now)
     bind.execute(
         sa.text(
-            "CREATE TEMPORARY TABLE plan_jump_tmp AS SELECT p.plan_id AS start_id,"
-            " p.parent_plan_id AS cur_id FROM plans p"
+            "INSERT INTO plan_repairs (plan_id, column_name, old_value, reason, repaired_at) "
+            "SELECT p.plan_id, 'root_plan_id', p.root_plan_id, 'root_plan_id was not the true root',"
+            " :now FROM plans p JOIN plan_roots_tmp r ON r.plan_id = p.plan_id "
+            "WHERE p.root_plan_id IS NOT NULL AND p.root_plan_id <> r.root_plan_id"
+        ),
+        {"now": now},
+    )
+
+
+def repair_unreached(bind: sa.Connection, now: str) -> None:
+    """Orphans, then cycles, among the plans the walk from the roots did not reach."""
+    bind.execute(
+        sa.text(
+            "CREATE TEMPORARY TABLE plan_unreached_tmp AS SELECT p.plan_id, p.parent_plan_id"
+            " FROM plans p"
             " WHERE NOT EXISTS (SELECT 1 FROM plan_roots_tmp r WHERE r.plan_id = p.plan_id)"
         )
     )
-    unreached = int(bind.execute(sa.text("SELECT count(*) FROM plan_jump_tmp")).scalar_one())
+    # An orphan's parent does not exist: it becomes a root, the old link goes to plan_repairs.
+    bind.execute(
+        sa.text(
+            "INSERT INTO plan_repairs (plan_id, column_name, old_value, reason, repaired_at) "
+            "SELECT u.plan_id, 'parent_plan_id', u.parent_plan_id, "
+            "'orphan: parent plan does not exist', :now FROM plan_unreached_tmp u "
+            "WHERE u.parent_plan_id IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.plan_id = u.parent_plan_id)"
+        ),
+        {"now": now},
+    )
+    repaired = "(SELECT plan_id FROM plan_repairs WHERE reason LIKE '{kind}:%')"
+    bind.execute(
+        sa.text("UPDATE plans SET parent_plan_id = NULL WHERE plan_id IN "
+                + repaired.format(kind="orphan"))
+    )
+    bind.execute(sa.text(INSERT_WALK.format(seed="plan_id IN " + repaired.format(kind="orphan"))))
+    # Whatever is still unreached sits on, or hangs below, a parent cycle. Pointer jumping
+    # finds a plan on every such cycle in log2(unreached) set-based joins: after 2^k >= unreached
+    # steps up, every walk has arrived on its cycle.
+    bind.execute(
+        sa.text(
+            "CREATE TEMPORARY TABLE plan_jump_tmp AS SELECT u.plan_id AS start_id,"
+            " u.parent_plan_id AS cur_id FROM plan_unreached_tmp u"
+            " WHERE NOT EXISTS (SELECT 1 FROM plan_roots_tmp r WHERE r.plan_id = u.plan_id)"
+        )
+    )
+    bind.execute(sa.text("DROP TABLE plan_unreached_tmp"))
+    unreached = count(bind, "plan_jump_tmp")
     steps = 1
     while steps <= unreached:
         bind.execute(sa.text("CREATE INDEX plan_jump_tmp_start ON plan_jump_tmp (start_id)"))
@@ -199,27 +232,10 @@ def compute_roots(bind: sa.Connection, now: str) -> None:
     bind.execute(sa.text("DROP TABLE plan_jump_tmp"))
     bind.execute(sa.text("DROP TABLE plan_ring_tmp"))
     bind.execute(
-        sa.text(
-            "UPDATE plans SET parent_plan_id = NULL WHERE plan_id IN (SELECT plan_id FROM plan_repairs"
-            " WHERE column_name = 'parent_plan_id' AND reason LIKE 'cycle:%')"
-        )
+        sa.text("UPDATE plans SET parent_plan_id = NULL WHERE plan_id IN "
+                + repaired.format(kind="cycle"))
     )
-    bind.execute(
-        sa.text(
-            TREE_WALK.format(
-                seed="plan_id IN (SELECT plan_id FROM plan_repairs WHERE reason LIKE 'cycle:%')"
-            )
-        )
-    )
-    bind.execute(
-        sa.text(
-            "INSERT INTO plan_repairs (plan_id, column_name, old_value, reason, repaired_at) "
-            "SELECT p.plan_id, 'root_plan_id', p.root_plan_id, 'root_plan_id was not the true root',"
-            " :now FROM plans p JOIN plan_roots_tmp r ON r.plan_id = p.plan_id "
-            "WHERE p.root_plan_id IS NOT NULL AND p.root_plan_id <> r.root_plan_id"
-        ),
-        {"now": now},
-    )
+    bind.execute(sa.text(INSERT_WALK.format(seed="plan_id IN " + repaired.format(kind="cycle"))))
 
 
 def map_profiles(bind: sa.Connection, now: str) -> None:
@@ -269,7 +285,8 @@ RAW_KEY = "(CASE WHEN p.automation_profile IS NULL THEN 'n' ELSE 'v' || p.automa
 
 
 def write_backfill(bind: sa.Connection) -> None:
-    """Write roots, profile names and snapshots into plans, a chunk of plan ids at a time."""
+    """PostgreSQL: write roots, profile names and snapshots into plans in place, a chunk of
+    plan ids at a time (the constraints are then tightened with ALTER TABLE, no copy)."""
     report = reporter()
     total = int(bind.execute(sa.text("SELECT count(*) FROM plan_roots_tmp")).scalar_one())
     bounds = [
@@ -305,6 +322,102 @@ def write_backfill(bind: sa.Connection) -> None:
     plans_total = int(bind.execute(sa.text("SELECT count(*) FROM plans")).scalar_one())
     if done != plans_total:
         raise RuntimeError(f"backfill reached {done} of {plans_total} plans; nothing was changed")
+
+
+def plans_shape() -> "list[sa.Column[Any] | sa.Constraint]":
+    """plans as this revision leaves it, frozen here: on SQLite the table is built afresh."""
+
+    def enum(values: tuple[str, ...], name: str) -> sa.Enum:
+        return sa.Enum(*values, name=name, native_enum=False, create_constraint=True)
+
+    def flag(name: str) -> sa.Column[bool]:
+        return sa.Column(name, sa.Boolean(), nullable=False, server_default=sa.false())
+
+    return [
+        sa.Column("plan_id", sa.String(), nullable=False),
+        sa.Column("parent_plan_id", sa.String(), nullable=True),
+        sa.Column("root_plan_id", sa.String(), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False, server_default="1"),
+        sa.Column("namespaced_name", sa.String(), nullable=False),
+        sa.Column("namespace", sa.String(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("definition_of_done", sa.Text(), nullable=True),
+        sa.Column("action_name", sa.String(), nullable=True),
+        sa.Column(
+            "phase", enum(PLAN_PHASES, "plan_phase"), nullable=False, server_default="strategize"
+        ),
+        sa.Column(
+            "processing_state",
+            enum(PROCESSING_STATES, "processing_state"),
+            nullable=False,
+            server_default="queued",
+        ),
+        sa.Column(
+            "automation_profile", sa.String(), nullable=False, server_default=DEFAULT_PROFILE
+        ),
+        *(sa.Column(f"{role}_actor", sa.String(), nullable=True) for role in ACTOR_ROLES),
+        flag("read_only"),
+        flag("reusable"),
+        sa.Column("inputs_schema_json", sa.Text(), nullable=True),
+        sa.Column("tags_json", sa.Text(), nullable=True),
+        sa.Column("created_by", sa.String(), nullable=True),
+        sa.Column("error_message", sa.Text(), nullable=True),
+        sa.Column("error_details_json", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.String(), nullable=False),
+        sa.Column("updated_at", sa.String(), nullable=False),
+        sa.Column("effective_profile_snapshot", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("plan_id"),
+        sa.ForeignKeyConstraint(["parent_plan_id"], ["plans.plan_id"]),
+        sa.ForeignKeyConstraint(["root_plan_id"], ["plans.plan_id"]),
+        sa.ForeignKeyConstraint(["action_name"], ["actions.namespaced_name"]),
+    ]
+
+
+PLAN_INDEXES = {
+    "ix_plans_phase": ["phase"],
+    "ix_plans_processing_state": ["processing_state"],
+    "ix_plans_namespace": ["namespace"],
+    "ix_plans_parent_plan_id": ["parent_plan_id"],
+    "ix_plans_root_plan_id": ["root_plan_id"],
+}
+
+
+def set_legacy_plans_aside(bind: sa.Connection) -> None:
+    """SQLite: rename plans out of the way without touching the tables that refer to it.
+
+    With legacy_alter_table on (and foreign keys off, as during every migration) SQLite leaves
+    REFERENCES plans(...) in other tables as they are, so they point at the new table.
+    """
+    bind.execute(sa.text("PRAGMA legacy_alter_table = ON"))
+    bind.execute(sa.text("ALTER TABLE plans RENAME TO _plans_legacy"))
+    bind.execute(sa.text("PRAGMA legacy_alter_table = OFF"))
+
+
+def copy_plans(bind: sa.Connection, columns: list[str]) -> None:
+    """SQLite: fill the new plans from the legacy rows, joined with their backfilled roots,
+    profile names and snapshots: one pass over the table, in rowid chunks for progress."""
+    report = reporter()
+    kept = [name for name in columns if name not in BACKFILLED]
+    insert = sa.text(
+        f"INSERT INTO plans ({', '.join(kept)}, {', '.join(BACKFILLED)}) "
+        f"SELECT {', '.join('p.' + name for name in kept)},"
+        " r.root_plan_id, m.profile_name, m.snapshot FROM _plans_legacy p"
+        " JOIN plan_roots_tmp r ON r.plan_id = p.plan_id"
+        f" JOIN profile_map_tmp m ON m.raw_key = {RAW_KEY}"
+        " WHERE p.rowid > :low AND p.rowid <= :high"
+    )
+    total = count(bind, "_plans_legacy")
+    last = int(bind.execute(sa.text("SELECT coalesce(max(rowid), 0) FROM _plans_legacy")).scalar())
+    done = 0
+    report(COPYING, 0, total)
+    for low in range(0, last, UPDATE_CHUNK):
+        done += bind.execute(insert, {"low": low, "high": low + UPDATE_CHUNK}).rowcount
+        report(COPYING, done, total)
+    if done != total:
+        raise RuntimeError(f"backfill reached {done} of {total} plans; nothing was changed")
+
+
+def drop_backfill_tables(bind: sa.Connection) -> None:
     bind.execute(sa.text("DROP TABLE plan_roots_tmp"))
     bind.execute(sa.text("DROP TABLE profile_map_tmp"))
 
@@ -344,31 +457,41 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["plan_id"], ["plans.plan_id"], ondelete="CASCADE"),
     )
     op.create_index("ix_plan_repairs_plan_id", "plan_repairs", ["plan_id"])
-    op.add_column("plans", sa.Column("effective_profile_snapshot", sa.Text(), nullable=True))
-
     report = reporter()
-    report("Repairing orphaned parent links", 0, 0)
-    repair_parents(bind, now)
     report("Walking every plan tree from its root", 0, 0)
     compute_roots(bind, now)
     map_profiles(bind, now)
-    write_backfill(bind)
-
-    report("Copying plans into the new shape", 0, 0)
-    with op.batch_alter_table("plans") as batch:
-        batch.drop_constraint("fk_plans_root_plan_id_plans", type_="foreignkey")
-        batch.create_foreign_key(
-            "fk_plans_root_plan_id_plans", "plans", ["root_plan_id"], ["plan_id"]
+    if bind.dialect.name == "sqlite":
+        # SQLite cannot tighten columns in place; the table is copied once anyway, so the
+        # backfilled values are written by that copy instead of by an UPDATE beforehand.
+        set_legacy_plans_aside(bind)
+        shape = plans_shape()
+        op.create_table("plans", *shape)
+        copy_plans(bind, [item.name for item in shape if isinstance(item, sa.Column)])
+        op.drop_table("_plans_legacy")
+        for name, columns in PLAN_INDEXES.items():
+            op.create_index(name, "plans", columns)
+    else:
+        op.add_column("plans", sa.Column("effective_profile_snapshot", sa.Text(), nullable=True))
+        write_backfill(bind)
+        report("Tightening the plans constraints", 0, 0)
+        op.drop_constraint("fk_plans_root_plan_id_plans", "plans", type_="foreignkey")
+        op.create_foreign_key(
+            "fk_plans_root_plan_id_plans", "plans", "plans", ["root_plan_id"], ["plan_id"]
         )
-        batch.alter_column("root_plan_id", existing_type=sa.String(), nullable=False)
-        batch.alter_column(
+        op.alter_column("plans", "root_plan_id", existing_type=sa.String(), nullable=False)
+        op.alter_column(
+            "plans",
             "automation_profile",
             existing_type=sa.String(),
             nullable=False,
             server_default=DEFAULT_PROFILE,
         )
-        batch.alter_column("effective_profile_snapshot", existing_type=sa.Text(), nullable=False)
-        batch.create_index("ix_plans_root_plan_id", ["root_plan_id"])
+        op.alter_column(
+            "plans", "effective_profile_snapshot", existing_type=sa.Text(), nullable=False
+        )
+        op.create_index("ix_plans_root_plan_id", "plans", ["root_plan_id"])
+    drop_backfill_tables(bind)
 
 
 def downgrade() -> None:

@@ -1,11 +1,15 @@
 """Benchmark: the 0003 backfill on a legacy database of 1,000,000 plans, depth 50.
 
 Compares, on copies of one seeded file, in one run:
-  ours      - the revision's backfill functions through SQLAlchemy (repairs, recursive CTE,
-              profile map, chunked UPDATE ... FROM), i.e. everything but the table copy;
+  ours      - the revision's own functions through SQLAlchemy: the walk from the roots with
+              orphan and cycle repairs, the profile map, then the one table copy that writes
+              roots, profile names and snapshots (SQLite has to copy the table to tighten its
+              columns in any case);
   raw       - the very same SQL statements run through the bare sqlite3 module;
+  plain     - that table copy without the backfill (no joins, placeholder values): what the
+              schema change costs whatever computes the roots;
   iterative - the seeds' approach: an UPDATE with a parent-readiness guard, repeated until
-              no row changes (one pass per tree level).
+              no row changes (one pass per tree level), in place.
 Then the whole `upgrade` 0002 -> head on another copy. Prints times and ratios.
 
     .venv/bin/python tests/benchmarks/bench_backfill.py [--plans N] [--depth D]
@@ -23,6 +27,8 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlmodel import SQLModel
 
 from store import migrations
 from store.db import create_db_engine, database_url
@@ -54,7 +60,6 @@ def prepare(path: Path) -> None:
         CREATE TABLE plan_repairs (id INTEGER PRIMARY KEY, plan_id VARCHAR NOT NULL,
             column_name VARCHAR NOT NULL, old_value TEXT, reason VARCHAR NOT NULL,
             repaired_at VARCHAR NOT NULL);
-        ALTER TABLE plans ADD COLUMN effective_profile_snapshot TEXT;
         """
     )
     connection.commit()
@@ -89,34 +94,80 @@ class RawBind:
         return RawResult(self.connection.execute(clause.text, params or {}))
 
 
-def run_ours(module, path: Path) -> float:
+def new_plans_ddl(module) -> str:
+    """CREATE TABLE plans in the shape 0003 leaves it (the revision runs op.create_table)."""
+    metadata = sa.MetaData(naming_convention=SQLModel.metadata.naming_convention)
+    sa.Table("actions", metadata, sa.Column("namespaced_name", sa.String(), primary_key=True))
+    table = sa.Table("plans", metadata, *module.plans_shape())
+    return str(sa.schema.CreateTable(table).compile(dialect=sqlite_dialect.dialect()))
+
+
+def columns_of(module) -> list[str]:
+    return [item.name for item in module.plans_shape() if isinstance(item, sa.Column)]
+
+
+def backfill(module, bind, create_plans: str) -> float:
+    """The revision's backfill and copy; returns the seconds the copy took."""
+    now = "2026-01-01T00:00:00+00:00"
+    module.compute_roots(bind, now)
+    module.map_profiles(bind, now)
+    module.set_legacy_plans_aside(bind)
+    bind.execute(sa.text(create_plans))
+    start = time.perf_counter()
+    module.copy_plans(bind, columns_of(module))
+    return time.perf_counter() - start
+
+
+def run_ours(module, path: Path) -> tuple[float, float]:
     engine = create_db_engine(database_url(path), foreign_keys=False, transactional_ddl=True)
+    create_plans = new_plans_ddl(module)
     start = time.perf_counter()
     with engine.connect() as connection, connection.begin():
-        now = "2026-01-01T00:00:00+00:00"
-        module.repair_parents(connection, now)
-        module.compute_roots(connection, now)
-        module.map_profiles(connection, now)
-        module.write_backfill(connection)
+        copy = backfill(module, connection, create_plans)
     elapsed = time.perf_counter() - start
     engine.dispose()
-    return elapsed
+    return elapsed, copy
 
 
-def run_raw(module, path: Path) -> float:
+def raw_connection(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA cache_size = -524288")
     connection.execute("PRAGMA temp_store = MEMORY")
-    bind = RawBind(connection)
+    return connection
+
+
+def run_raw(module, path: Path) -> tuple[float, float]:
+    connection = raw_connection(path)
+    create_plans = new_plans_ddl(module)
     start = time.perf_counter()
     connection.execute("BEGIN IMMEDIATE")
-    now = "2026-01-01T00:00:00+00:00"
-    module.repair_parents(bind, now)
-    module.compute_roots(bind, now)
-    module.map_profiles(bind, now)
-    module.write_backfill(bind)
+    copy = backfill(module, RawBind(connection), create_plans)
     connection.execute("COMMIT")
     elapsed = time.perf_counter() - start
+    connection.close()
+    return elapsed, copy
+
+
+def run_plain_copy(module, path: Path) -> float:
+    """The same table copy with nothing computed: legacy values or placeholders."""
+    connection = raw_connection(path)
+    columns = columns_of(module)
+    values = {
+        "root_plan_id": "coalesce(p.root_plan_id, p.plan_id)",
+        "automation_profile": "coalesce(p.automation_profile, 'balanced')",
+        "effective_profile_snapshot": "'{}'",
+    }
+    connection.execute("BEGIN IMMEDIATE")
+    module.set_legacy_plans_aside(RawBind(connection))
+    connection.execute(new_plans_ddl(module))
+    start = time.perf_counter()
+    connection.execute(
+        f"INSERT INTO plans ({', '.join(columns)}) SELECT "
+        + ", ".join(values.get(name, "p." + name) for name in columns)
+        + " FROM _plans_legacy p"
+    )
+    elapsed = time.perf_counter() - start
+    connection.execute("COMMIT")
     connection.close()
     return elapsed
 
@@ -146,13 +197,15 @@ def run_iterative(path: Path) -> tuple[float, int]:
 
 
 def check_roots(path: Path) -> int:
+    """Plans whose root_plan_id differs from the root a walk over the migrated table finds."""
     connection = sqlite3.connect(path)
     wrong = connection.execute(
         "WITH RECURSIVE t(id, root) AS (SELECT plan_id, plan_id FROM plans"
         " WHERE parent_plan_id IS NULL UNION ALL SELECT p.plan_id, t.root FROM plans p"
         " JOIN t ON p.parent_plan_id = t.id)"
-        " SELECT count(*) FROM plans JOIN t ON t.id = plans.plan_id"
-        " WHERE plans.root_plan_id <> t.root"
+        " SELECT (SELECT count(*) FROM plans) - count(*)"
+        " + coalesce(sum(plans.root_plan_id <> t.root), 0)"
+        " FROM plans JOIN t ON t.id = plans.plan_id"
     ).fetchone()[0]
     connection.close()
     return int(wrong)
@@ -170,22 +223,30 @@ def main() -> None:
         seed_database(database_url(base), args.plans, args.depth, revision="0002")
         print(f"seeded {args.plans:,} plans, depth {args.depth}: {time.perf_counter() - t0:.1f}s")
         copies = {}
-        for name in ("ours", "raw", "iterative", "full"):
+        for name in ("ours", "raw", "plain", "iterative", "full"):
             copies[name] = Path(folder) / f"{name}.db"
             shutil.copy(base, copies[name])
             if name != "full":
                 prepare(copies[name])
-        ours = run_ours(module, copies["ours"])
-        raw = run_raw(module, copies["raw"])
+        ours, ours_copy = run_ours(module, copies["ours"])
+        raw, raw_copy = run_raw(module, copies["raw"])
+        plain = run_plain_copy(module, copies["plain"])
         iterative, passes = run_iterative(copies["iterative"])
         start = time.perf_counter()
         migrations.upgrade(database_url(copies["full"]))
         full = time.perf_counter() - start
         assert check_roots(copies["ours"]) == 0 and check_roots(copies["raw"]) == 0
-        print(f"ours (SQLAlchemy):      {ours:7.2f}s")
-        print(f"raw sqlite3, same SQL:  {raw:7.2f}s   ours/raw = {ours / raw:.2f}x (target <= 2x)")
-        print(f"iterative UPDATE loop:  {iterative:7.2f}s   ({passes} passes)"
-              f"   iterative/ours = {iterative / ours:.1f}x (target >= 10x)")
+        assert check_roots(copies["full"]) == 0
+        proper = ours - plain
+        print(f"ours (SQLAlchemy):      {ours:7.2f}s   of which the table copy {ours_copy:.2f}s")
+        print(f"raw sqlite3, same SQL:  {raw:7.2f}s   of which the table copy {raw_copy:.2f}s"
+              f"   ours/raw = {ours / raw:.2f}x (target <= 2x)")
+        print(f"plain table copy:       {plain:7.2f}s   (no backfill; any approach pays it)")
+        print(f"iterative UPDATE loop:  {iterative:7.2f}s   ({passes} passes, in place, no copy)")
+        print(f"  backfill proper (ours - plain copy) {proper:.2f}s:"
+              f" iterative/that = {iterative / proper:.1f}x (target >= 10x)")
+        print(f"  with the copy on both sides: (iterative + plain)/ours ="
+              f" {(iterative + plain) / ours:.1f}x")
         print(f"full upgrade 0002 -> head: {full:.1f}s (target < 60 s)")
         engine = create_db_engine(database_url(copies["full"]))
         with engine.connect() as connection:
