@@ -4,9 +4,10 @@ Revision ID: 0003
 Revises: 0002
 
 The backfill is set-based: one recursive CTE walks every tree from its root into a temporary
-table (correct at any depth and in any storage order), orphans and cycles are repaired first
-and every repaired value is written to plan_repairs. Plans are then copied once (SQLite batch
-mode) into their new shape.
+table (correct at any depth and in any storage order); only the plans that walk did not reach
+are examined for orphans and cycles, and every repaired value is written to plan_repairs. On
+SQLite, which must copy plans to tighten its columns, the roots, profile names and snapshots
+are written by that one copy; on PostgreSQL by a chunked UPDATE, then ALTER TABLE.
 """
 
 import json
