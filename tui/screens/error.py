@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from store.db import (
     DatabaseAheadError,
@@ -19,6 +19,7 @@ from store.db import (
     StoreError,
     UnversionedDatabaseError,
 )
+from tui.widgets.footer import KeysFooter
 from tui.widgets.literal import literal, short_location, shorten_paths
 
 HINTS: dict[type[StoreError], str] = {
@@ -54,4 +55,4 @@ class ErrorScreen(Screen[None]):
             if hint:
                 yield Static(literal(hint), id="error-hint")
             yield Static("Nothing was written to the database.", id="error-nothing-written")
-        yield Footer()
+        yield KeysFooter()

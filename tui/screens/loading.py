@@ -5,8 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Center, Middle
 from textual.screen import Screen
-from textual.widgets import Footer, Header, LoadingIndicator, Static
+from textual.widgets import Header, LoadingIndicator, Static
 
+from tui.widgets.footer import KeysFooter
 from tui.widgets.literal import literal
 
 
@@ -22,4 +23,4 @@ class LoadingScreen(Screen[None]):
             verb = "Opening (creating the demo if needed)" if self.creating else "Opening"
             yield Static(literal(f"{verb} {self.where}"), id="loading-message")
             yield LoadingIndicator()
-        yield Footer()
+        yield KeysFooter()

@@ -12,11 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Checkbox, Footer, Header, Log, Static
+from textual.widgets import Checkbox, Header, Log, Static
 
 from store import migrations
 from store.migrations import MigrationProgress, MigrationStatus
 from tui.messages import MigrationFailed, MigrationFinished, MigrationProgressed
+from tui.widgets.footer import KeysFooter
 from tui.widgets.literal import literal, short_location, shorten_paths, visible
 from tui.widgets.revision_progress import RevisionProgress
 
@@ -65,7 +66,7 @@ class MigrationScreen(Screen[None]):
                 id="migration-help",
             )
             yield Log(id="migration-log", highlight=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#migration-log", Log).display = False

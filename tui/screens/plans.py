@@ -12,13 +12,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static, TabbedContent
+from textual.widgets import Header, Input, Static, TabbedContent
 
 from store import plans
 from store.models import CorrectionAttempt, CorrectionMode, Plan
 from store.plans import PlanFilter, PlanPage
 from tui.messages import PlanDetailFailed, PlanDetailLoaded
 from tui.screens.correction import CorrectionModal, CorrectionRequest
+from tui.widgets.footer import KeysFooter
 from tui.widgets.literal import literal
 from tui.widgets.plan_detail import PlanDetailPane
 from tui.widgets.plan_tree import PlanTree
@@ -46,6 +47,7 @@ class PlansScreen(Screen[None]):
         self.first_roots = first_roots
         self.plan_filter = PlanFilter()
         self.shown_plan_id: str | None = None
+        self._correction_keys_shown = False
 
     def compose(self) -> ComposeResult:
         from tui.app import PlandeskApp
@@ -62,7 +64,7 @@ class PlansScreen(Screen[None]):
                 yield Static(id="filter-status")
                 yield PlanTree(app.session, id="plan-tree")
             yield PlanDetailPane(id="detail")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def plan_tree(self) -> PlanTree:
@@ -127,19 +129,29 @@ class PlansScreen(Screen[None]):
         if isinstance(self.focused, Input) and action in ("show_tab", "filter", "correct"):
             return False
         if action == "correct":
-            # Only on the Decisions tab of a plan that has decisions, once that plan is shown
-            # (and so only then in the footer).
-            try:
-                pane = self.detail_pane
-                return (pane.active_tab == "decisions" and not pane.loading
-                        and pane.selected_decision is not None)
-            except NoMatches:
-                return False
+            return self._correction_possible()
         return True
+
+    def _correction_possible(self) -> bool:
+        """Only on the Decisions tab of a plan that has decisions, once that plan is shown
+        (and so only then in the footer)."""
+        try:
+            pane = self.detail_pane
+            return (pane.active_tab == "decisions" and not pane.loading
+                    and pane.selected_decision is not None)
+        except NoMatches:
+            return False
+
+    def _sync_correction_keys(self) -> None:
+        # Refreshing bindings rebuilds the footer: only when `r`/`a` really come or go.
+        possible = self._correction_possible()
+        if possible != self._correction_keys_shown:
+            self._correction_keys_shown = possible
+            self.refresh_bindings()
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self) -> None:
-        self.refresh_bindings()
+        self._sync_correction_keys()
 
     # -- corrections -----------------------------------------------------------------------
 
@@ -191,7 +203,7 @@ class PlansScreen(Screen[None]):
         if message.plan_id != self.shown_plan_id:
             self.shown_plan_id = message.plan_id
             self.detail_pane.loading = True
-            self.refresh_bindings()
+            self._sync_correction_keys()
             self.load_detail(message.plan_id)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail",
@@ -215,12 +227,12 @@ class PlansScreen(Screen[None]):
         self.detail_pane.show(message.detail)
         self.detail_pane.loading = False
         self.plan_tree.update_plan(message.detail.plan)
-        self.refresh_bindings()
+        self._sync_correction_keys()
 
     def on_plan_detail_failed(self, message: PlanDetailFailed) -> None:
         if message.plan_id == self.shown_plan_id:
             self.detail_pane.loading = False
-            self.refresh_bindings()
+            self._sync_correction_keys()
             self.notify(message.error, title="Could not load the plan", severity="error",
                         markup=False)
 

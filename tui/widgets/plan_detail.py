@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.highlight import highlight
+from textual.lazy import Lazy
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from store.models import CorrectionAttempt, CorrectionState, Decision
@@ -177,36 +178,50 @@ class PlanDetailPane(Vertical):
         self.detail: PlanDetail | None = None
         # States reported by running corrections, newer than the last loaded detail.
         self.live_attempts: dict[str, CorrectionAttempt] = {}
+        self._waiting: PlanDetail | None = None
 
     def compose(self) -> ComposeResult:
+        def table(id: str, *columns: str) -> DataTable[Text]:
+            data_table: DataTable[Text] = DataTable(id=id, cursor_type="row", zebra_stripes=True)
+            data_table.add_columns(*columns)
+            return data_table
+
         yield Static(Content("Highlight a plan to see its details."), id="detail-title")
         with TabbedContent(id="detail-tabs"):
             with TabPane("Overview", id="overview"), VerticalScroll():
                 yield Static(id="overview-text")
-            with TabPane("Snapshot", id="snapshot"), VerticalScroll():
+            # The hidden tabs mount just after the first frame (Lazy): the screen appears sooner.
+            with TabPane("Snapshot", id="snapshot"), Lazy(VerticalScroll()):
                 yield Static(id="snapshot-source")
                 yield Static(id="snapshot-drift")
                 yield Static(id="snapshot-json")
-            with TabPane("Inputs", id="inputs"), VerticalScroll():
+            with TabPane("Inputs", id="inputs"), Lazy(VerticalScroll()):
                 yield Static(_heading("Arguments"), classes="section-title")
-                yield DataTable(id="arguments", cursor_type="row", zebra_stripes=True)
+                yield table("arguments", "#", "name", "type", "value")
                 yield Static(_heading("Invariants"), classes="section-title")
-                yield DataTable(id="invariants", cursor_type="row", zebra_stripes=True)
+                yield table("invariants", "#", "scope", "invariant")
                 yield Static(_heading("Projects"), classes="section-title")
                 yield Static(id="projects")
-            with TabPane("Decisions", id="decisions"), Vertical():
-                yield DataTable(id="decision-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Decisions", id="decisions"), Lazy(Vertical()):
+                yield table("decision-table", "seq", "state", "phase", "title", "artifacts")
                 yield Static(id="decision-rationale")
-            with TabPane("Corrections", id="corrections"), VerticalScroll():
-                yield DataTable(id="correction-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Corrections", id="corrections"), Lazy(VerticalScroll()):
+                yield table("correction-table")
                 yield Static(id="correction-detail")
 
-    def on_mount(self) -> None:
-        self.query_one("#arguments", DataTable).add_columns("#", "name", "type", "value")
-        self.query_one("#invariants", DataTable).add_columns("#", "scope", "invariant")
-        self.query_one("#decision-table", DataTable).add_columns(
-            "seq", "state", "phase", "title", "artifacts"
-        )
+    @property
+    def tabs_mounted(self) -> bool:
+        """Whether the lazily mounted tabs are in place (a frame or so after mounting)."""
+        return not self.query(Lazy) and bool(self.query("#correction-detail"))
+
+    def _show_when_mounted(self) -> None:
+        if self._waiting is None:
+            return
+        if not self.tabs_mounted:
+            self.call_after_refresh(self._show_when_mounted)
+            return
+        detail, self._waiting = self._waiting, None
+        self.show(detail)
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -230,6 +245,11 @@ class PlanDetailPane(Vertical):
         return None
 
     def show(self, detail: PlanDetail) -> None:
+        if not self.tabs_mounted:
+            self._waiting = detail  # a detail that arrived before the hidden tabs mounted
+            self.call_after_refresh(self._show_when_mounted)
+            return
+        self._waiting = None
         loaded = {a.correction_attempt_id: a for a in detail.corrections}
         self.live_attempts = {
             attempt_id: live for attempt_id, live in self.live_attempts.items()
