@@ -263,3 +263,61 @@ async def test_help_lists_every_binding(workdir) -> None:
             assert binding.description in text  # type: ignore[union-attr]
         await press(pilot, "escape")
         assert isinstance(app.screen, PlansScreen)
+
+
+@run_async
+async def test_detail_that_arrives_before_the_hidden_tabs_mount_is_shown(workdir) -> None:
+    from textual.app import App, ComposeResult
+
+    engine = create_db_engine(database_url(demo_database(workdir)))
+    with session_scope(engine) as session:
+        root = plans.roots_page(session).nodes[0].plan
+        detail = plans.plan_detail(session, root.plan_id)
+    engine.dispose()
+
+    class PaneApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PlanDetailPane()
+
+        def on_mount(self) -> None:
+            pane = self.query_one(PlanDetailPane)
+            assert not pane.tabs_mounted  # the Snapshot, Inputs, ... tabs come a frame later
+            pane.show(detail)
+
+    app = PaneApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pane = app.query_one(PlanDetailPane)
+        assert pane.tabs_mounted and pane.detail is detail
+        assert pane.decision_table.row_count == len(detail.decisions) > 0
+        assert root.namespaced_name in str(app.query_one("#overview-text").render())
+
+
+@run_async
+async def test_footer_keys_follow_bindings_with_one_rebuild_per_batch(workdir, monkeypatch):
+    from tui.widgets.footer import KeysFooter
+
+    rebuilds: list[int] = []
+    original = KeysFooter.recompose
+
+    async def counted(self: KeysFooter) -> None:
+        rebuilds.append(1)
+        await original(self)
+
+    monkeypatch.setattr(KeysFooter, "recompose", counted)
+    app = PlandeskApp(database_url(demo_database(workdir)))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+
+        def footer_keys() -> set[str]:
+            return {key.key for key in app.screen.query("FooterKey")}
+
+        assert "r" not in footer_keys()
+        before = len(rebuilds)
+        for _ in range(6):  # moving through the tree changes no binding: no rebuild
+            await pilot.press("down")
+        await settle(pilot)
+        assert len(rebuilds) == before
+        await press(pilot, "4")  # the Decisions tab of a plan with decisions: r and a appear
+        assert {"r", "a"} <= footer_keys()
+        assert len(rebuilds) == before + 1
