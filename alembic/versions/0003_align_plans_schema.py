@@ -289,7 +289,7 @@ def write_backfill(bind: sa.Connection) -> None:
     """PostgreSQL: write roots, profile names and snapshots into plans in place, a chunk of
     plan ids at a time (the constraints are then tightened with ALTER TABLE, no copy)."""
     report = reporter()
-    total = int(bind.execute(sa.text("SELECT count(*) FROM plan_roots_tmp")).scalar_one())
+    total = count(bind, "plan_roots_tmp")
     bounds = [
         row[0]
         for row in bind.execute(
@@ -320,7 +320,7 @@ def write_backfill(bind: sa.Connection) -> None:
             result = bind.execute(update_rest, {"low": low})
         done += result.rowcount
         report("Writing root_plan_id and profile snapshots", done, total)
-    plans_total = int(bind.execute(sa.text("SELECT count(*) FROM plans")).scalar_one())
+    plans_total = count(bind, "plans")
     if done != plans_total:
         raise RuntimeError(f"backfill reached {done} of {plans_total} plans; nothing was changed")
 

@@ -139,15 +139,7 @@ async def measure_app(db: Path) -> dict[str, float]:
             placed_at.append(time.perf_counter())
 
         tree._place_page = timed_place  # type: ignore[method-assign]
-        shown_at: list[float] = []
-        display = app._display
-
-        def timed_display(screen, renderable):  # type: ignore[no-untyped-def]
-            if renderable is not None and placed_at and not shown_at:
-                shown_at.append(time.perf_counter())
-            return display(screen, renderable)
-
-        app._display = timed_display  # type: ignore[method-assign]
+        shown_at = record_first_frame(app, lambda: bool(placed_at), 0.0)  # perf_counter times
         page_times, placed_times = [], []
         for _ in range(5):
             wide.collapse()
