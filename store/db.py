@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,9 @@ from sqlmodel import Session
 BUSY_TIMEOUT_MS = 5000
 MIGRATION_CACHE_KIB = 512 * 1024
 SQLITE_MAGIC = b"SQLite format 3\x00"
+
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+"""Opens a session that commits on success (``session_scope`` bound to an engine)."""
 
 
 class StoreError(Exception):

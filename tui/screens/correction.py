@@ -6,13 +6,10 @@ It only asks; the app runs the confirmed `CorrectionRequest` in a worker of its 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from sqlmodel import Session
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -30,10 +27,9 @@ from store.corrections import (
     clean_guidance,
     plan_correction,
 )
+from store.db import SessionFactory
 from store.models import CorrectionMode, Decision
 from tui.widgets.literal import literal, visible
-
-SessionFactory = Callable[[], AbstractContextManager[Session]]
 
 
 @dataclass(frozen=True)

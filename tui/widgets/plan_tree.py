@@ -9,14 +9,12 @@ with a "… more" gap before it, so that no level ever has to be read in full.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeAlias
 
 from rich.style import Style
 from rich.text import Text
-from sqlmodel import Session
 from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -24,11 +22,10 @@ from textual.widgets import Tree
 from textual.widgets.tree import NodeID, TreeNode, UnknownNodeID
 
 from store import plans
+from store.db import SessionFactory
 from store.models import Plan
 from store.plans import PlanFilter, PlanNode, PlanPage
 from tui.widgets.literal import literal_text
-
-SessionFactory = Callable[[], AbstractContextManager[Session]]
 
 
 @dataclass

@@ -1,0 +1,26 @@
+"""What screens and widgets are given about the open database when they are built.
+
+Screens never import the App: the App builds one `DatabaseContext` when the database opens and
+hands it down; screens report upward with messages (`tui.messages`) that the App handles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from store.db import SessionFactory
+
+
+@dataclass(frozen=True)
+class DatabaseContext:
+    """The open database as the screens see it."""
+
+    url: str
+    session: SessionFactory
+    artifacts_root: Path
+    archive_root: Path
+    read_only: bool = False
+    # asks the App whether a correction of this decision id is still running
+    correction_running: Callable[[str], bool] = lambda decision_id: False
