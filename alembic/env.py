@@ -3,10 +3,10 @@
 from logging.config import fileConfig
 
 import sqlalchemy as sa
+from alembic import context
 from sqlmodel import SQLModel
 
 import store.models  # noqa: F401  (registers every table on the metadata)
-from alembic import context
 from store.db import create_db_engine, database_url
 
 config = context.config

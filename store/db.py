@@ -190,6 +190,16 @@ def translate_error(exc: BaseException, url: str) -> StoreError | None:
     return None
 
 
+def to_store_error(exc: BaseException, url: str) -> StoreError:
+    """A StoreError for the person at the keyboard, whatever was raised."""
+    if isinstance(exc, StoreError):
+        return exc
+    clear = translate_error(exc, url) if isinstance(exc, sa.exc.DBAPIError | OSError) else None
+    if clear is None:
+        clear = StoreError(f"{display_name(url)} could not be opened: {exc}")
+    return clear
+
+
 @contextmanager
 def translated_errors(url: str) -> Iterator[None]:
     try:
@@ -213,6 +223,19 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def engine_scope(url_or_engine: str | Engine) -> Iterator[Engine]:
+    """The given engine, or one made for a URL and disposed of afterwards."""
+    if isinstance(url_or_engine, Engine):
+        yield url_or_engine
+        return
+    engine = create_db_engine(url_or_engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def artifacts_root(url: str) -> Path:

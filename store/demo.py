@@ -7,8 +7,10 @@ stable.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +31,7 @@ from store.db import (
 )
 from store.migrations import upgrade
 from store.models import (
+    DEFAULT_PROFILE,
     ArgType,
     InvariantScope,
     PlanArgument,
@@ -180,7 +183,7 @@ FOREST: tuple[DemoPlan, ...] = (
             "Serve 5% shadow traffic from the new index.",
             **WAITING,
         ),
-        profile="balanced",
+        profile=DEFAULT_PROFILE,
         decisions=(
             "Build the new index beside the old one",
             "Switch the alias only after shadow traffic is clean",
@@ -250,7 +253,7 @@ FOREST: tuple[DemoPlan, ...] = (
 )
 
 DRIFTED_PROFILES: dict[str, tuple[str, dict[str, Any]]] = {
-    "balanced": (
+    DEFAULT_PROFILE: (
         "Agents plan and execute freely; applying needs a person.",
         {
             "auto_strategize": True,
@@ -281,10 +284,10 @@ def _write_artifacts(folder: Path, title: str, plan_name: str) -> None:
 
 
 def _add_plan(
-    session: Session, spec: DemoPlan, parent_id: str | None, clock: list[int], artifacts: Path
+    session: Session, spec: DemoPlan, parent_id: str | None, clock: Iterator[int],
+    artifacts: Path,
 ) -> int:
-    clock[0] += 7
-    minute = clock[0]
+    minute = next(clock)
     plan = plans.create_plan(
         session,
         plan_id=demo_id(spec.key, minute),
@@ -376,7 +379,7 @@ def create_demo(target: str | Path) -> tuple[str, int]:
         engine = create_db_engine(url)
         try:
             with session_scope(engine) as session:
-                clock = [0]
+                clock = itertools.count(7, 7)  # minutes: each plan 7 after the last
                 total = sum(_add_plan(session, spec, None, clock, artifacts) for spec in FOREST)
                 for name, (description, settings) in DRIFTED_PROFILES.items():
                     profiles.set_profile(session, name, settings, description, now=demo_time(600))

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Literal
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from alembic import command
 from store.db import (
     DatabaseAheadError,
     StoreError,

@@ -17,6 +17,7 @@ from ulid import ULID
 
 from store import profiles
 from store.models import (
+    DEFAULT_PROFILE,
     AutomationProfile,
     CorrectionAttempt,
     Decision,
@@ -309,7 +310,7 @@ def create_plan(
             "namespaced_name": namespaced_name,
             "namespace": namespaced_name.split("/", 1)[0],
             "description": description,
-            "automation_profile": profile_name or "balanced",
+            "automation_profile": profile_name or DEFAULT_PROFILE,
             "effective_profile_snapshot": profiles.creation_snapshot(
                 session, profile_name, now=now
             ),

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy import event
+from sqlmodel import Session, func, select
 
 from store import decisions, plans, profiles
 from store.db import create_db_engine, database_url, session_scope
@@ -83,6 +84,28 @@ def test_create_plan_with_unknown_parent_is_refused(engine):
 def test_table_models_are_validated_explicitly():
     with pytest.raises(ValidationError):
         Plan.model_validate({"plan_id": "x", "phase": "nonsense", "namespaced_name": "a/b"})
+
+
+def test_create_plan_rejects_an_unknown_phase_before_anything_is_flushed(engine):
+    written: list[str] = []
+
+    def record_writes(_conn, _cursor, statement, *_args) -> None:
+        if not statement.lstrip().upper().startswith(("SELECT", "PRAGMA")):
+            written.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record_writes)
+    try:
+        with Session(engine) as session:
+            with pytest.raises(ValidationError, match="phase"):
+                plans.create_plan(session, namespaced_name="ops/x", description="x",
+                                  phase="nonsense")  # type: ignore[arg-type]
+            assert not session.new
+            session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", record_writes)
+    assert written == []
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(Plan)).one() == 0
 
 
 def test_roots_are_paged_by_keyset_without_offset(engine):

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from functools import partial
 from typing import ClassVar
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from textual import work
@@ -33,10 +32,9 @@ from store.db import (
     artifacts_root,
     check_writable,
     create_db_engine,
-    display_name,
     session_scope,
     sqlite_path,
-    translate_error,
+    to_store_error,
 )
 from store.models import CorrectionAttempt, CorrectionState, Decision, Plan
 from tui.commands import PlanCommands
@@ -56,16 +54,6 @@ from tui.screens.loading import LoadingScreen
 from tui.screens.migration import MigrationScreen
 from tui.screens.plans import PlansScreen
 from tui.widgets.literal import short_location
-
-
-def as_store_error(exc: BaseException, url: str) -> StoreError:
-    """A StoreError for the error screen, whatever the worker raised."""
-    if isinstance(exc, StoreError):
-        return exc
-    clear = translate_error(exc, url) if isinstance(exc, sa.exc.DBAPIError | OSError) else None
-    if clear is None:
-        clear = StoreError(f"{display_name(url)} could not be opened: {exc}")
-    return clear
 
 
 class PlandeskApp(App[None]):
@@ -131,7 +119,7 @@ class PlandeskApp(App[None]):
                 first_roots = plans.roots_page(session)
             self.post_message(DatabaseOpened(status, first_roots))
         except Exception as exc:
-            self.post_message(DatabaseFailed(as_store_error(exc, self.url), self.url))
+            self.post_message(DatabaseFailed(to_store_error(exc, self.url), self.url))
 
     def _show(self, screen: Screen[None]) -> None:
         # The loading screen stays at the bottom of the stack; what replaces it goes on top.
@@ -176,7 +164,7 @@ class PlandeskApp(App[None]):
         try:
             report = recover_interrupted(self.engine, self.artifacts_root, self.archive_root)
         except Exception as exc:
-            report = RecoveryReport(problems=(f"{as_store_error(exc, self.url)}",))
+            report = RecoveryReport(problems=(f"{to_store_error(exc, self.url)}",))
         if report.recovered or report.problems:
             self.post_message(CorrectionsRecovered(report))
 
@@ -231,7 +219,7 @@ class PlandeskApp(App[None]):
                 request.plan_id, request.decision_id, exc.title, str(exc)))
             return
         except Exception as exc:
-            error = as_store_error(exc, self.url)
+            error = to_store_error(exc, self.url)
             self.post_message(CorrectionRefused(
                 request.plan_id, request.decision_id, error.title, str(error)))
             return

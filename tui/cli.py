@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -16,7 +17,7 @@ from store.db import StoreError, database_url, display_name
 DB_HELP = "Database file path or SQLAlchemy URL (default: $PLANDESK_DB, then the user data dir)."
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     click.echo(f"plandesk: {message}", err=True)
     sys.exit(1)
 
@@ -179,8 +180,9 @@ def correct_command(
     ctx: click.Context, plan_id: str, decision_id: str, mode: str, guidance: str, db: str | None
 ) -> None:
     """Correct DECISION_ID of PLAN_ID; exit 0 only when the attempt completes."""
-    from store.corrections import recover_interrupted, run_correction
-    from store.db import archive_root, artifacts_root, translated_errors
+    from store.corrections import plan_version_of, recover_interrupted, run_correction
+    from store.db import archive_root, artifacts_root, engine_scope, translated_errors
+    from store.models import CorrectionState
 
     url = _url(ctx, db)
     try:
@@ -189,15 +191,19 @@ def correct_command(
             fail(f"{display_name(url)} is at revision {status.current or '(empty)'}, not "
                  f"{status.head}; run `plandesk db upgrade` first")
         artifacts, archive = artifacts_root(url), archive_root(url)
-        with translated_errors(url):
-            report = recover_interrupted(url, artifacts, archive)
+        with translated_errors(url), engine_scope(url) as engine:
+            # The plan as this command found it: if another correction changes its decisions
+            # before ours runs, ours is refused instead of applied on top.
+            seen = plan_version_of(engine, plan_id)
+            report = recover_interrupted(engine, artifacts, archive)
             for recovered in report.recovered:
                 click.echo(f"recovered interrupted correction {recovered.correction_attempt_id}: "
                            f"{recovered.failure_reason}", err=True)
-            attempt = run_correction(url, plan_id, decision_id, mode, guidance,
-                                     artifacts_root=artifacts, archive_root=archive)
+            attempt = run_correction(engine, plan_id, decision_id, mode, guidance,
+                                     artifacts_root=artifacts, archive_root=archive,
+                                     expected_version=seen)
     except StoreError as exc:
         fail(str(exc))
     click.echo(f"{attempt.correction_attempt_id} {attempt.state.value}")
-    if attempt.state.value != "complete":
+    if attempt.state != CorrectionState.COMPLETE:
         fail(f"correction {attempt.correction_attempt_id} failed: {attempt.failure_reason}")

@@ -16,15 +16,13 @@ from textual.highlight import highlight
 from textual.lazy import Lazy
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
-from store.models import CorrectionAttempt, CorrectionState, Decision
+from store.corrections import state_progress
+from store.models import CorrectionAttempt, CorrectionState, Decision, DecisionState
 from store.plans import PlanDetail
 from tui.widgets.literal import literal, literal_text, visible
 
 TABS = ("overview", "snapshot", "inputs", "decisions", "corrections")
 CORRECTION_COLUMNS = ("state", "mode", "decision", "new", "guidance", "failure", "created")
-# How far along an attempt is, so that a late live report never overwrites a newer state.
-STATE_RANK = {CorrectionState.PENDING: 0, CorrectionState.EXECUTING: 1,
-              CorrectionState.COMPLETE: 2, CorrectionState.FAILED: 2}
 
 
 def when(timestamp: str | None) -> str:
@@ -254,7 +252,7 @@ class PlanDetailPane(Vertical):
         self.live_attempts = {
             attempt_id: live for attempt_id, live in self.live_attempts.items()
             if attempt_id not in loaded
-            or STATE_RANK[live.state] > STATE_RANK[loaded[attempt_id].state]
+            or state_progress(live.state) > state_progress(loaded[attempt_id].state)
         }
         self.detail = detail
         plan = detail.plan
@@ -294,7 +292,7 @@ class PlanDetailPane(Vertical):
         table = self.decision_table
         table.clear()
         for decision in detail.decisions:
-            state_style = "dim strike" if decision.state == "reverted" else ""
+            state_style = "dim strike" if decision.state == DecisionState.REVERTED else ""
             table.add_row(
                 Text(str(decision.sequence)),
                 Text(str(decision.state), style=state_style),
@@ -310,7 +308,7 @@ class PlanDetailPane(Vertical):
         if self.detail is None or attempt.plan_id != self.detail.plan.plan_id:
             return
         known = self.live_attempts.get(attempt.correction_attempt_id)
-        if known is not None and STATE_RANK[known.state] > STATE_RANK[attempt.state]:
+        if known is not None and state_progress(known.state) > state_progress(attempt.state):
             return
         self.live_attempts[attempt.correction_attempt_id] = attempt
         self._fill_corrections(self.detail)
@@ -322,7 +320,7 @@ class PlanDetailPane(Vertical):
             if live.plan_id != detail.plan.plan_id:
                 continue
             loaded = attempts.get(attempt_id)
-            if loaded is None or STATE_RANK[live.state] > STATE_RANK[loaded.state]:
+            if loaded is None or state_progress(live.state) > state_progress(loaded.state):
                 attempts[attempt_id] = live
         return sorted(attempts.values(),
                       key=lambda a: (a.created_at, a.correction_attempt_id))

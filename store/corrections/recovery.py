@@ -1,0 +1,114 @@
+"""Recovering attempts a dead process left open: artifact folders moved back from the manifest,
+the attempt marked failed ("interrupted"). Attempts a live process owns are left alone."""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from store.corrections.archive import (
+    Move,
+    manifest_moves,
+    read_manifest,
+    remove_archive_folder,
+    undo_moves,
+)
+from store.corrections.liveness import try_own
+from store.corrections.states import OPEN_STATES, commit_failed, get_attempt
+from store.db import engine_scope, session_scope
+from store.models import CorrectionAttempt, CorrectionState, utc_now
+
+INTERRUPTED = "interrupted"
+
+
+class RecoveryOutcome(enum.Enum):
+    BUSY = "busy"  # a live process (or another host) owns the attempt
+    RECOVERED = "recovered"  # its owner was gone; now failed, files moved back
+    CLOSED = "closed"  # it was already complete or failed
+
+
+@dataclass(frozen=True)
+class Recovery:
+    outcome: RecoveryOutcome
+    attempt: CorrectionAttempt | None = None  # the recovered attempt
+    problems: tuple[str, ...] = ()  # folders that could not be moved back
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    recovered: tuple[CorrectionAttempt, ...] = ()
+    busy: tuple[str, ...] = ()  # attempt ids a live process (or another host) still owns
+    problems: tuple[str, ...] = field(default=())
+
+
+def _recover_one(
+    engine: Engine, attempt_id: str, artifacts: Path, archive: Path, move: Move
+) -> Recovery:
+    current = get_attempt(engine, attempt_id)  # re-read under the owner lock
+    if current.state not in OPEN_STATES:
+        return Recovery(RecoveryOutcome.CLOSED)
+    folder = archive / attempt_id
+    problems: list[str] = []
+    manifest = read_manifest(folder)
+    if manifest is not None:
+        root = Path(manifest.get("artifacts_root") or artifacts)
+        problems = undo_moves(root, folder, manifest_moves(manifest), move)
+    reason = INTERRUPTED if not problems else f"{INTERRUPTED}; " + "; ".join(problems)
+    attempt = commit_failed(
+        engine, attempt_id, CorrectionState(current.state),
+        failure_reason=reason, completed_at=utc_now(),
+    )
+    if not problems:
+        remove_archive_folder(folder)
+    return Recovery(RecoveryOutcome.RECOVERED, attempt, tuple(problems))
+
+
+def recover_if_dead(
+    engine: Engine, attempt_id: str, artifacts: Path, archive: Path, move: Move = os.rename
+) -> Recovery:
+    """Recover `attempt_id` if it is still open and its owner is gone; BUSY if it is alive."""
+    owner = try_own(engine, archive, attempt_id)
+    if owner is None:
+        return Recovery(RecoveryOutcome.BUSY)
+    try:
+        return _recover_one(engine, attempt_id, artifacts, archive, move)
+    finally:
+        owner.release()
+
+
+def recover_interrupted(
+    url_or_engine: str | Engine,
+    artifacts_root: Path,
+    archive_root: Path,
+    *,
+    move: Move = os.rename,
+) -> RecoveryReport:
+    """Fail every open attempt left by a dead process, after moving its artifacts back.
+
+    Run at start-up. Attempts whose lock a live process holds are left alone, listed as busy.
+    """
+    artifacts = Path(artifacts_root).resolve()
+    archive = Path(archive_root).resolve()
+    recovered: list[CorrectionAttempt] = []
+    busy: list[str] = []
+    problems: list[str] = []
+    with engine_scope(url_or_engine) as engine:
+        with session_scope(engine) as session:
+            open_ids = list(session.exec(
+                select(CorrectionAttempt.correction_attempt_id)
+                .where(col(CorrectionAttempt.state).in_(OPEN_STATES))
+                .order_by(col(CorrectionAttempt.correction_attempt_id))
+            ).all())
+        for attempt_id in open_ids:
+            recovery = recover_if_dead(engine, attempt_id, artifacts, archive, move)
+            if recovery.outcome is RecoveryOutcome.BUSY:
+                busy.append(attempt_id)
+            if recovery.attempt is not None:
+                recovered.append(recovery.attempt)
+            problems.extend(f"{attempt_id}: {p}" for p in recovery.problems)
+    return RecoveryReport(tuple(recovered), tuple(busy), tuple(problems))
