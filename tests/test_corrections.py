@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -30,11 +32,13 @@ from store.corrections import (
     GuidanceError,
     IllegalTransitionError,
     MissingArtifactFolderError,
+    PlanChangedError,
     UnknownDecisionError,
     UnknownPlanError,
     UnsafeArtifactPathError,
     check_transition,
     plan_correction,
+    plan_version_of,
     recover_interrupted,
     run_correction,
     transition,
@@ -292,6 +296,7 @@ BAD_INPUTS = {
     "empty guidance": (GuidanceError, None, {"guidance": ""}),
     "whitespace guidance": (GuidanceError, None, {"guidance": " \n\t "}),
     "guidance too long": (GuidanceError, None, {"guidance": "  " + "x" * 10_001 + "  "}),
+    "NUL in guidance": (GuidanceError, None, {"guidance": "Use cents\x00 not floats"}),
     "unknown mode": (CorrectionModeError, None, {"mode": "rewind"}),
     "absolute artifact path": (UnsafeArtifactPathError, lambda w: _set_path(w, 4, "/etc"), {}),
     "escaping artifact path": (
@@ -328,6 +333,8 @@ def test_bad_input_is_refused_and_changes_nothing(world, case, mode):
         )
     assert isinstance(raised.value, CorrectionError)
     assert str(raised.value)
+    if case == "NUL in guidance":
+        assert "NUL" in str(raised.value)
     assert db_state(world.engine) == before_db
     assert tree_state(world.artifacts) == before_tree
     assert not world.archive.exists()
@@ -498,6 +505,21 @@ KILLED_RUN = textwrap.dedent("""
 """)
 
 
+def wait_for_dead_sessions(engine: sa.Engine) -> None:
+    """PostgreSQL drops a killed client's session (and its advisory locks) once it sees the
+    socket close; wait for that instead of racing it."""
+    if engine.dialect.name != "postgresql":
+        return
+    deadline = time.monotonic() + 60
+    with engine.connect() as connection:
+        while connection.execute(sa.text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        )).scalar_one():
+            assert time.monotonic() < deadline, "a killed session still holds its lock"
+            connection.rollback()
+            time.sleep(0.01)
+
+
 @pytest.mark.parametrize("where", ["pending", "executing", "moves"])
 def test_recovery_after_sigkill_restores_everything(world, where):
     before_db, before_tree = db_state(world.engine), artifact_tree(world)
@@ -507,6 +529,7 @@ def test_recovery_after_sigkill_restores_everything(world, where):
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )
     assert process.returncode == -signal.SIGKILL, process.stderr
+    wait_for_dead_sessions(world.engine)
 
     (left,) = attempts(world.engine)
     assert left.state == (CorrectionState.PENDING if where == "pending"
@@ -759,3 +782,256 @@ def test_a_revert_sends_the_same_statements_for_5_or_60_decisions(world):
     large = _statements_of_a_revert(world, 60)
     assert large == small
     assert small["total"] <= 30, small
+
+
+# --- a correction carries what its preview saw ----------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["revert", "append"])
+def test_a_stale_preview_is_refused_and_writes_nothing(world, mode):
+    with session_scope(world.engine) as session:
+        seen = plan_correction(session, world.plan_id, world.decision_ids[2], mode,
+                               artifacts_root=world.artifacts).version
+    # Someone else corrects another decision of the plan after our preview.
+    assert world.run(5, mode="append", guidance="Meanwhile").state == CorrectionState.COMPLETE
+    before_db, before_tree = db_state(world.engine), tree_state(world.artifacts)
+
+    with pytest.raises(PlanChangedError, match=r"The plan changed since the preview: it had 5 "
+                       r"decisions \(last #5\), now 6 \(last #6\)"):
+        world.run(3, mode=mode, expected_version=seen)
+    assert db_state(world.engine) == before_db
+    assert tree_state(world.artifacts) == before_tree
+
+    with session_scope(world.engine) as session:
+        fresh = plan_correction(session, world.plan_id, world.decision_ids[2], mode).version
+    assert fresh != seen
+    assert world.run(3, mode=mode, expected_version=fresh).state == CorrectionState.COMPLETE
+
+
+def test_a_change_after_validation_fails_the_attempt_under_the_lock(world):
+    seen = plan_version_of(world.engine, world.plan_id)
+
+    def append_behind_its_back(attempt: CorrectionAttempt) -> None:
+        if attempt.state == CorrectionState.EXECUTING:
+            with session_scope(world.engine) as session:
+                record_decision(session, plan_id=world.plan_id, title="Sneaked in",
+                                phase=PlanPhase.APPLY)
+
+    attempt = world.run(2, mode="append", expected_version=seen, on_state=append_behind_its_back)
+    assert attempt.state == CorrectionState.FAILED
+    assert attempt.failure_reason.startswith("The plan changed since the preview")
+    assert [d.title for d in decisions_of(world.engine, world.plan_id)][-1] == "Sneaked in"
+
+
+CLI_RACER = textwrap.dedent("""
+    import contextlib, io, json, sys, time
+    from pathlib import Path
+    from sqlmodel import Session, col, select
+    import store.corrections as corrections
+    from store.db import create_db_engine
+    from store.models import Decision, DecisionState
+    from tui.cli import main
+
+    url, plan_id, decision_id, mode, rounds, sync, name, other = sys.argv[1:9]
+    sync = Path(sync)
+    engine = create_db_engine(url)
+    took_version = corrections.plan_version_of
+
+    def wait_for(path):
+        deadline = time.monotonic() + 120
+        while not path.exists():
+            if time.monotonic() > deadline:
+                sys.exit(f"{name}: no {path.name} after 120 s")
+            time.sleep(0.005)
+
+    def newest_active_decision():
+        with Session(engine) as session:
+            return session.exec(
+                select(Decision.decision_id).where(Decision.plan_id == plan_id)
+                .where(Decision.state == DecisionState.ACTIVE)
+                .order_by(col(Decision.sequence).desc())
+            ).first()
+
+    for round in range(int(rounds)):
+        if round:
+            wait_for(sync / f"{round - 1}-done-{other}")
+
+        def version_then_meet(engine, plan_id, round=round):
+            # Both commands have taken their snapshot before either corrects anything.
+            version = took_version(engine, plan_id)
+            (sync / f"{round}-seen-{name}").touch()
+            wait_for(sync / f"{round}-seen-{other}")
+            return version
+
+        corrections.plan_version_of = version_then_meet
+        target = decision_id if mode == "append" else newest_active_decision()
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(["correct", plan_id, target, "--mode", mode, "--guidance",
+                      f"race {name} {round}", "--db", url], standalone_mode=False)
+                code = 0
+            except SystemExit as exc:
+                code = exc.code
+        (sync / f"{round}-result-{name}.json").write_text(
+            json.dumps({"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}))
+        (sync / f"{round}-done-{name}").touch()
+""")
+
+
+@pytest.mark.parametrize("mode", ["append", "revert"])
+def test_two_correct_commands_racing_have_one_winner_per_round(world, mode, tmp_path):
+    rounds = 3
+    sync = tmp_path / "sync"
+    sync.mkdir()
+    env = {**os.environ, "PLANDESK_ARTIFACTS": str(world.artifacts)}
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLI_RACER, world.url, world.plan_id, world.decision_ids[1],
+             mode, str(rounds), str(sync), name, other],
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for name, other in (("a", "b"), ("b", "a"))
+    ]
+    for racer in racers:
+        _out, err = racer.communicate(timeout=600)
+        assert racer.returncode == 0, err
+    for round in range(rounds):
+        results = [json.loads((sync / f"{round}-result-{n}.json").read_text()) for n in "ab"]
+        winners = [r for r in results if r["code"] == 0]
+        losers = [r for r in results if r["code"] == 1]
+        assert len(winners) == 1 and len(losers) == 1, (round, results)
+        assert winners[0]["stdout"].strip().endswith(" complete")
+        assert re.search(r"plan changed since the preview|another correction of this decision "
+                         r"is in progress", losers[0]["stderr"], re.IGNORECASE), losers[0]
+        assert losers[0]["stderr"].startswith("plandesk: ")
+    states = [a.state for a in attempts(world.engine)]
+    assert CorrectionState.PENDING not in states and CorrectionState.EXECUTING not in states
+    assert states.count(CorrectionState.COMPLETE) == rounds
+    assert len(decisions_of(world.engine, world.plan_id)) == 5 + rounds
+
+
+# --- liveness across artifact roots (PostgreSQL: many hosts) -------------------------------
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from store.corrections import run_correction
+
+    url, plan_id, decision_id, artifacts, archive, sync = sys.argv[1:7]
+
+    def hold(attempt):
+        if attempt.state.value == "executing":
+            Path(sync, "executing").write_text(attempt.correction_attempt_id)
+            deadline = time.monotonic() + 120
+            while not Path(sync, "release").exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+    attempt = run_correction(url, plan_id, decision_id, "revert", "held",
+                             artifacts_root=Path(artifacts), archive_root=Path(archive),
+                             on_state=hold)
+    print(attempt.state.value, attempt.failure_reason)
+""")
+
+
+def test_a_live_attempt_is_not_recovered_from_another_artifacts_root(world, tmp_path):
+    if world.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite is one host: its file lock lives under the one artifacts root")
+    sync = tmp_path / "sync"
+    sync.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, world.url, world.plan_id, world.decision_ids[2],
+         str(world.artifacts), str(world.archive), str(sync)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (sync / "executing").exists() and holder.poll() is None:
+            assert time.monotonic() < deadline, "the holder never reached executing"
+            time.sleep(0.01)
+        attempt_id = (sync / "executing").read_text()
+        other_root = tmp_path / "machine-b" / "artifacts"
+        other_root.mkdir(parents=True)
+
+        report = recover_interrupted(world.url, other_root, other_root / "_archive")
+        assert report.recovered == () and report.busy == (attempt_id,)
+        with pytest.raises(CorrectionInProgressError):
+            run_correction(world.url, world.plan_id, world.decision_ids[2], "append", "me too",
+                           artifacts_root=other_root, archive_root=other_root / "_archive")
+        assert corrections.get_attempt(world.engine, attempt_id).state == (
+            CorrectionState.EXECUTING)
+    finally:
+        (sync / "release").touch()
+        out, err = holder.communicate(timeout=120)
+    assert holder.returncode == 0, err
+    assert out.split() == ["complete", "None"]
+    assert corrections.get_attempt(world.engine, attempt_id).state == CorrectionState.COMPLETE
+
+
+def test_a_dead_owner_is_recovered_from_another_artifacts_root(world, tmp_path):
+    """The advisory lock dies with its process: another root may then fail the attempt."""
+    if world.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite is one host: its file lock lives under the one artifacts root")
+    process = subprocess.run(
+        [sys.executable, "-c", KILLED_RUN, world.url, world.plan_id, world.decision_ids[1],
+         str(world.artifacts), str(world.archive), "executing"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert process.returncode == -signal.SIGKILL, process.stderr
+    wait_for_dead_sessions(world.engine)
+    other_root = tmp_path / "machine-b" / "artifacts"
+    report = recover_interrupted(world.url, other_root, other_root / "_archive")
+    assert len(report.recovered) == 1 and report.busy == ()
+    assert report.recovered[0].failure_reason == "interrupted"
+
+
+# --- an attempt never stays pending behind a database lock ---------------------------------
+
+
+def test_an_attempt_is_closed_at_once_when_the_database_is_locked_after_pending(world):
+    if world.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL waits for row locks instead of failing with 'database is locked'")
+    path = world.engine.url.database
+    denied, held = threading.Semaphore(0), threading.Event()
+    before_db, before_tree = db_state(world.engine), artifact_tree(world)
+
+    def on_error(context) -> None:
+        if "database is locked" in str(context.original_exception):
+            denied.release()
+
+    def hold_the_write_lock() -> None:
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        held.set()
+        # Long enough that the old code gave up (it tried twice); released at the second denial.
+        for _ in range(2):
+            assert denied.acquire(timeout=120)
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+    blocker = threading.Thread(target=hold_the_write_lock)
+
+    def lock_right_after_pending(attempt: CorrectionAttempt) -> None:
+        if attempt.state == CorrectionState.PENDING:
+            blocker.start()
+            assert held.wait(30)
+
+    sa.event.listen(world.engine, "handle_error", on_error)
+    try:
+        attempt = run_correction(
+            world.engine, world.plan_id, world.decision_ids[2], "revert", "Blocked",
+            artifacts_root=world.artifacts, archive_root=world.archive,
+            on_state=lock_right_after_pending,
+        )
+    finally:
+        sa.event.remove(world.engine, "handle_error", on_error)
+        blocker.join(60)
+    assert attempt.state == CorrectionState.FAILED
+    assert "is locked by another program" in attempt.failure_reason
+    (row,) = attempts(world.engine)
+    assert row.state == CorrectionState.FAILED
+    after = db_state(world.engine)
+    assert after["decisions"] == before_db["decisions"]
+    assert artifact_tree(world) == before_tree
+    assert world.run(3).state == CorrectionState.COMPLETE  # the decision is free again

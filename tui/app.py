@@ -212,7 +212,8 @@ class PlandeskApp(App[None]):
             attempt = run_correction(
                 self.engine or self.url, request.plan_id, request.decision_id, request.mode,
                 request.guidance, artifacts_root=self.artifacts_root,
-                archive_root=self.archive_root, on_state=on_state,
+                archive_root=self.archive_root, expected_version=request.seen,
+                on_state=on_state,
             )
         except CorrectionError as exc:
             self.post_message(CorrectionRefused(

@@ -24,6 +24,7 @@ from store.corrections import (
     CorrectionError,
     CorrectionPreview,
     GuidanceError,
+    PlanVersion,
     clean_guidance,
     plan_correction,
 )
@@ -41,6 +42,7 @@ class CorrectionRequest:
     sequence: int
     mode: CorrectionMode
     guidance: str
+    seen: PlanVersion | None = None  # the plan as the preview showed it; a change since refuses
 
 
 @dataclass
@@ -222,6 +224,7 @@ class CorrectionModal(ModalScreen[CorrectionRequest | None]):
             sequence=self.decision.sequence,
             mode=self.mode,
             guidance=guidance,
+            seen=self.preview.version,
         ))
 
     def action_cancel(self) -> None:
