@@ -236,3 +236,26 @@ async def test_start_up_recovers_an_interrupted_correction(workdir: Path) -> Non
     assert rows(workdir / name, "SELECT state, failure_reason FROM correction_attempts") == [
         ("failed", "interrupted")
     ]
+
+
+@run_async
+async def test_a_modal_whose_plan_changed_since_its_preview_is_refused(workdir: Path) -> None:
+    name = demo_database(workdir)
+    plan_id, (_, second) = demo_decisions(workdir, name, PLAN)
+    url = database_url(workdir / name)
+    app = PlandeskApp(database_url(name))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, *TO_SECOND_DECISION, "a")
+        modal = app.screen
+        assert isinstance(modal, CorrectionModal) and modal.preview is not None
+        # Another process appends to the same decision while this modal is open.
+        other = run_correction(url, plan_id, second, "append", "From elsewhere",
+                               artifacts_root=artifacts_root(url), archive_root=archive_root(url))
+        assert other.state == "complete"
+        await press(pilot, *typed("Mine too"), "ctrl+s")
+        await settle(pilot)
+        assert any(n.startswith("Plan changed: The plan changed since the preview: it had 2 "
+                                "decisions (last #2), now 3 (last #3)") for n in notifications(app))
+        assert rows(workdir / name, "SELECT rationale FROM decisions WHERE plan_id = ? AND "
+                    "sequence > 2", plan_id) == [("From elsewhere",)]
+        assert rows(workdir / name, "SELECT state FROM correction_attempts") == [("complete",)]
