@@ -975,12 +975,14 @@ def test_a_live_attempt_is_not_recovered_from_another_artifacts_root(world, tmp_
 
 
 def test_a_dead_owner_is_recovered_from_another_artifacts_root(world, tmp_path):
-    """The advisory lock dies with its process: another root may then fail the attempt."""
+    """The advisory lock dies with its process: another machine fails the attempt, and the
+    machine whose archive holds the moved folders puts them back at its next start."""
     if world.engine.dialect.name != "postgresql":
         pytest.skip("SQLite is one host: its file lock lives under the one artifacts root")
+    before_db, before_tree = db_state(world.engine), artifact_tree(world)
     process = subprocess.run(
         [sys.executable, "-c", KILLED_RUN, world.url, world.plan_id, world.decision_ids[1],
-         str(world.artifacts), str(world.archive), "executing"],
+         str(world.artifacts), str(world.archive), "moves"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )
     assert process.returncode == -signal.SIGKILL, process.stderr
@@ -988,7 +990,17 @@ def test_a_dead_owner_is_recovered_from_another_artifacts_root(world, tmp_path):
     other_root = tmp_path / "machine-b" / "artifacts"
     report = recover_interrupted(world.url, other_root, other_root / "_archive")
     assert len(report.recovered) == 1 and report.busy == ()
-    assert report.recovered[0].failure_reason == "interrupted"
+    (failed,) = report.recovered
+    assert failed.failure_reason == "interrupted"
+    assert (world.archive / failed.correction_attempt_id / corrections.MANIFEST_NAME).exists()
+
+    here = recover_interrupted(world.url, world.artifacts, world.archive)
+    assert here.recovered == () and here.problems == ()
+    assert artifact_tree(world) == before_tree
+    assert not (world.archive / failed.correction_attempt_id).exists()
+    after = db_state(world.engine)
+    assert after["decisions"] == before_db["decisions"]
+    assert world.run(2).state == CorrectionState.COMPLETE
 
 
 # --- an attempt never stays pending behind a database lock ---------------------------------

@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from store.corrections.archive import (
+    MANIFEST_NAME,
+    AttemptLock,
     Move,
     manifest_moves,
     read_manifest,
@@ -81,6 +83,52 @@ def recover_if_dead(
         owner.release()
 
 
+def _failed_ids(engine: Engine, attempt_ids: list[str]) -> list[str]:
+    failed: list[str] = []
+    with session_scope(engine) as session:
+        for start in range(0, len(attempt_ids), 500):  # well under any bound-parameter limit
+            failed.extend(session.exec(
+                select(CorrectionAttempt.correction_attempt_id)
+                .where(col(CorrectionAttempt.correction_attempt_id).in_(
+                    attempt_ids[start:start + 500]))
+                .where(col(CorrectionAttempt.state) == CorrectionState.FAILED)
+            ).all())
+    return sorted(failed)
+
+
+def restore_failed_archives(
+    engine: Engine, artifacts: Path, archive: Path, move: Move = os.rename
+) -> list[str]:
+    """Move back the folders of failed attempts whose manifest is still in this archive.
+
+    On a shared PostgreSQL database another machine may fail an attempt whose process died
+    here; only this machine can see its folders. A failed undo leaves its manifest too, and is
+    tried again. Returns what still could not be restored.
+    """
+    if not archive.is_dir():
+        return []
+    with_manifest = [d.name for d in archive.iterdir() if (d / MANIFEST_NAME).is_file()]
+    problems: list[str] = []
+    for attempt_id in _failed_ids(engine, with_manifest) if with_manifest else []:
+        lock = AttemptLock.try_acquire(archive, attempt_id)
+        if lock is None:  # another process here is restoring it right now
+            continue
+        try:
+            folder = archive / attempt_id
+            manifest = read_manifest(folder)
+            if manifest is None:
+                continue
+            root = Path(manifest.get("artifacts_root") or artifacts)
+            found = undo_moves(root, folder, manifest_moves(manifest), move)
+            if found:
+                problems.extend(f"{attempt_id}: {p}" for p in found)
+            else:
+                remove_archive_folder(folder)
+        finally:
+            lock.release()
+    return problems
+
+
 def recover_interrupted(
     url_or_engine: str | Engine,
     artifacts_root: Path,
@@ -88,7 +136,8 @@ def recover_interrupted(
     *,
     move: Move = os.rename,
 ) -> RecoveryReport:
-    """Fail every open attempt left by a dead process, after moving its artifacts back.
+    """Fail every open attempt left by a dead process, after moving its artifacts back, then
+    restore what failed attempts left in this archive (`restore_failed_archives`).
 
     Run at start-up. Attempts whose lock a live process holds are left alone, listed as busy.
     """
@@ -111,4 +160,5 @@ def recover_interrupted(
             if recovery.attempt is not None:
                 recovered.append(recovery.attempt)
             problems.extend(f"{attempt_id}: {p}" for p in recovery.problems)
+        problems.extend(restore_failed_archives(engine, artifacts, archive, move))
     return RecoveryReport(tuple(recovered), tuple(busy), tuple(problems))
