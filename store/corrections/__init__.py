@@ -43,6 +43,7 @@ from store.corrections.recovery import (
     RecoveryReport,
     recover_if_dead,
     recover_interrupted,
+    restore_failed_archives,
 )
 from store.corrections.run import OnState, plan_version_of, run_correction
 from store.corrections.states import (
@@ -95,6 +96,7 @@ __all__ = [
     "plan_version_of",
     "recover_if_dead",
     "recover_interrupted",
+    "restore_failed_archives",
     "run_correction",
     "state_progress",
     "transition",
