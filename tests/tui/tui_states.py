@@ -23,7 +23,8 @@ from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 from ulid import ULID
 
-import store.corrections
+import store.corrections.recovery
+import store.corrections.run
 import store.decisions
 from store import migrations
 from store.corrections import run_correction
@@ -91,8 +92,9 @@ def fixed_correction_clock() -> Iterator[None]:
         moment = start + timedelta(minutes=next(ticks))
         return ULID.from_bytes(int(moment.timestamp() * 1000).to_bytes(6, "big") + bytes(10))
 
-    with mock.patch.object(store.corrections, "utc_now", now), \
-            mock.patch.object(store.corrections, "ULID", ulid), \
+    with mock.patch.object(store.corrections.run, "utc_now", now), \
+            mock.patch.object(store.corrections.recovery, "utc_now", now), \
+            mock.patch.object(store.corrections.run, "ULID", ulid), \
             mock.patch.object(store.decisions, "ULID", ulid):
         yield
 
