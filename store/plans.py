@@ -1,13 +1,16 @@
 """Plan queries and plan creation: keyset pages of roots and children, detail, search.
 
-Pages are keyset-paginated on plan_id (never OFFSET) and never load a whole tree.
+Pages are keyset-paginated on plan_id (never OFFSET) and never load a whole tree. Reads never
+trust a stored row: a value the models cannot read (an unknown enum value, broken JSON) is
+returned as stored and flagged, and ancestor walks stop at cycles, so that one bad row written
+behind the app's back never keeps the rest of the database from opening.
 """
 
 from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -32,6 +35,8 @@ from store.models import (
 )
 
 PAGE_SIZE = 200
+# How far up an ancestor walk goes before it gives up: far deeper than any real plan tree.
+MAX_ANCESTOR_DEPTH = 10_000
 
 
 class PlanNotFoundError(LookupError):
@@ -40,11 +45,139 @@ class PlanNotFoundError(LookupError):
         self.plan_id = plan_id
 
 
+class PlanPathError(LookupError):
+    """A plan has no path to a root: its ancestors form a cycle, run too deep, or are missing."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One stored value the models cannot read, kept as it is stored."""
+
+    table: str
+    row_id: str
+    column: str
+    label: str  # short, for a tree row: "phase 'bogus'"
+    explanation: str  # for the detail pane: "phase 'bogus' is not one of strategize, …"
+
+
+def unreadable_label(problems: Sequence[RowProblem]) -> str:
+    """ "unreadable: phase 'bogus', tags_json (not valid JSON)", or "" for a sound row."""
+    if not problems:
+        return ""
+    return "unreadable: " + ", ".join(problem.label for problem in problems)
+
+
+def _shown(value: object) -> str:
+    text = repr(str(value))
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _json_columns(table: sa.Table) -> frozenset[str]:
+    return frozenset(
+        c.name for c in table.columns
+        if c.name.endswith("_json") or c.name == "effective_profile_snapshot"
+    )
+
+
+def _checked(
+    table: sa.Table, row_id: str, values: Mapping[str, Any]
+) -> tuple[dict[str, Any], tuple[RowProblem, ...]]:
+    """`values` with enum members for known enum values; an unknown value or broken JSON stays
+    the stored text and is named in the problems."""
+    checked = dict(values)
+    problems: list[RowProblem] = []
+    json_columns = _json_columns(table)
+    for column in table.columns:
+        if column.name not in values or values[column.name] is None:
+            continue
+        value = values[column.name]
+        if isinstance(column.type, sa.Enum) and column.type.enum_class is not None:
+            allowed = column.type.enums
+            if value in allowed:
+                checked[column.name] = column.type.enum_class(value)
+            else:
+                problems.append(RowProblem(
+                    table.name, row_id, column.name, f"{column.name} {_shown(value)}",
+                    f"{column.name} {_shown(value)} is not one of {', '.join(allowed)}",
+                ))
+        elif column.name in json_columns:
+            try:
+                json.loads(value)
+            except (ValueError, TypeError, RecursionError) as exc:
+                problems.append(RowProblem(
+                    table.name, row_id, column.name, f"{column.name} (not valid JSON)",
+                    f"{column.name} is not valid JSON ({exc.__class__.__name__}: "
+                    f"{str(exc)[:80]})",
+                ))
+    return checked, tuple(problems)
+
+
+def _as_stored(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    # The Enum type raises on a value it does not know; read the text and check it ourselves.
+    if isinstance(column.type, sa.Enum):
+        return sa.type_coerce(column, sa.String).label(column.key)
+    return column
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """What a tree row, a filter match or a palette hit shows of a plan; phase and state are the
+    stored text, and `problems` names every value the models could not read."""
+
+    plan_id: str
+    parent_plan_id: str | None
+    root_plan_id: str
+    namespaced_name: str
+    namespace: str
+    phase: str
+    processing_state: str
+    problems: tuple[RowProblem, ...] = ()
+
+
+_SUMMARY_COLUMNS = (
+    "plan_id", "parent_plan_id", "root_plan_id", "namespaced_name", "namespace", "phase",
+    "processing_state",
+)
+# Read only to check them: a row whose JSON is broken is flagged in the tree as well.
+_CHECKED_JSON_COLUMNS = (
+    "effective_profile_snapshot", "inputs_schema_json", "tags_json", "error_details_json",
+)
+
+
+def _summary_select() -> Any:
+    table = Plan.__table__
+    return sa.select(*(_as_stored(table.c[name])
+                       for name in (*_SUMMARY_COLUMNS, *_CHECKED_JSON_COLUMNS)))
+
+
+def _summary(row: Mapping[str, Any]) -> PlanSummary:
+    _, problems = _checked(Plan.__table__, row["plan_id"], row)
+    return PlanSummary(
+        plan_id=row["plan_id"],
+        parent_plan_id=row["parent_plan_id"],
+        root_plan_id=row["root_plan_id"],
+        namespaced_name=row["namespaced_name"],
+        namespace=row["namespace"],
+        phase=str(row["phase"]),
+        processing_state=str(row["processing_state"]),
+        problems=problems,
+    )
+
+
+@dataclass(frozen=True)
+class AncestorPath:
+    """A plan's ancestors from the top down, and why the walk stopped short of a root, if it
+    did: "cycle", "deeper than N levels" or "parent … is missing"."""
+
+    ids: tuple[str, ...]
+    stopped: str | None = None
+
+
 @dataclass(frozen=True)
 class PlanNode:
     """A plan as a tree row: the plan and how many children it has."""
 
-    plan: Plan
+    plan: PlanSummary
     child_count: int
 
 
@@ -100,6 +233,9 @@ class PlanFilter:
 
 @dataclass(frozen=True)
 class PlanDetail:
+    """Everything the detail pane shows. Rows are built from the stored values without the
+    models' checks: a value named in `problems` is the stored text, not an enum member."""
+
     plan: Plan
     child_count: int
     arguments: tuple[PlanArgument, ...]
@@ -111,6 +247,42 @@ class PlanDetail:
     snapshot: profiles.ParsedSnapshot
     drift: profiles.Drift
     ancestors: tuple[str, ...] = field(default=())
+    path_stopped: str | None = None  # why `ancestors` stops short of a root (AncestorPath)
+    problems: tuple[RowProblem, ...] = ()  # of the plan and of every row shown with it
+
+    @property
+    def plan_problems(self) -> tuple[RowProblem, ...]:
+        return self.problems_of("plans", self.plan.plan_id)
+
+    def problems_of(self, table: str, row_id: str) -> tuple[RowProblem, ...]:
+        return tuple(p for p in self.problems if p.table == table and p.row_id == row_id)
+
+    def correction_refusal(self, decision_id: str) -> str | None:
+        """Why no correction of `decision_id` can run, or None when one can.
+
+        A correction reads the plan, every decision of it and its attempts, so a bad value in
+        any of those refuses it (the correction would fail on it, half-explained).
+        """
+        if self.plan_problems:
+            return (f"Plan {self.plan.plan_id} cannot be corrected: its row is "
+                    f"{unreadable_label(self.plan_problems)}. Fix the row in the database first.")
+        target = next((d for d in self.decisions if d.decision_id == decision_id), None)
+        named = f"Decision #{target.sequence}" if target is not None else "This decision"
+        for decision in self.decisions:
+            bad = self.problems_of("decisions", decision.decision_id)
+            if not bad:
+                continue
+            if decision.decision_id == decision_id:
+                why = f"its row is {unreadable_label(bad)}"
+            else:
+                why = (f"decision #{decision.sequence} of the same plan is "
+                       f"{unreadable_label(bad)}, and a correction reads them all")
+            return f"{named} cannot be corrected: {why}. Fix the row in the database first."
+        attempts = [p for p in self.problems if p.table == "correction_attempts"]
+        if attempts:
+            return (f"This plan cannot be corrected: correction attempt {attempts[0].row_id} is "
+                    f"{unreadable_label(attempts)}. Fix the row in the database first.")
+        return None
 
 
 def child_counts(session: Session, plan_ids: Sequence[str]) -> dict[str, int]:
@@ -127,17 +299,17 @@ def child_counts(session: Session, plan_ids: Sequence[str]) -> dict[str, int]:
 
 
 def _page(session: Session, query: Any, limit: int) -> PlanPage:
-    plans = list(session.exec(query.order_by(col(Plan.plan_id)).limit(limit + 1)).all())
-    more = len(plans) > limit
-    plans = plans[:limit]
-    counts = child_counts(session, [p.plan_id for p in plans])
-    nodes = tuple(PlanNode(p, counts[p.plan_id]) for p in plans)
-    return PlanPage(nodes, plans[-1].plan_id if more and plans else None)
+    rows = session.execute(query.order_by(col(Plan.plan_id)).limit(limit + 1)).mappings().all()
+    more = len(rows) > limit
+    summaries = [_summary(row) for row in rows[:limit]]
+    counts = child_counts(session, [p.plan_id for p in summaries])
+    nodes = tuple(PlanNode(p, counts[p.plan_id]) for p in summaries)
+    return PlanPage(nodes, summaries[-1].plan_id if more and summaries else None)
 
 
 def roots_page(session: Session, after: str | None = None, limit: int = PAGE_SIZE) -> PlanPage:
     """Root plans (no parent), ordered by id, starting after the `after` cursor."""
-    query = select(Plan).where(col(Plan.parent_plan_id).is_(None))
+    query = _summary_select().where(col(Plan.parent_plan_id).is_(None))
     if after is not None:
         query = query.where(col(Plan.plan_id) > after)
     return _page(session, query, limit)
@@ -147,7 +319,7 @@ def children_page(
     session: Session, parent_id: str, after: str | None = None, limit: int = PAGE_SIZE
 ) -> PlanPage:
     """Direct children of `parent_id`, ordered by id, starting after the `after` cursor."""
-    query = select(Plan).where(Plan.parent_plan_id == parent_id)
+    query = _summary_select().where(Plan.parent_plan_id == parent_id)
     if after is not None:
         query = query.where(col(Plan.plan_id) > after)
     return _page(session, query, limit)
@@ -161,7 +333,7 @@ def search_page(
     session: Session, plan_filter: PlanFilter, after: str | None = None, limit: int = PAGE_SIZE
 ) -> PlanPage:
     """Plans matching the filter, flat, ordered by id."""
-    query = select(Plan)
+    query = _summary_select()
     text = plan_filter.text.strip()
     if text:
         pattern = f"%{_like_escape(text.lower())}%"
@@ -181,31 +353,68 @@ def search_page(
     return _page(session, query, limit)
 
 
-def find_plans(session: Session, text: str, limit: int = 20) -> list[Plan]:
+def find_plans(session: Session, text: str, limit: int = 20) -> list[PlanSummary]:
     """Plans whose id starts with `text` or whose name contains it (for the palette)."""
     if not text.strip():
-        return list(session.exec(
-            select(Plan).where(col(Plan.parent_plan_id).is_(None))
-            .order_by(col(Plan.plan_id)).limit(limit)
-        ).all())
+        return [node.plan for node in roots_page(session, limit=limit).nodes]
     return [node.plan for node in search_page(session, PlanFilter(text), limit=limit).nodes]
 
 
-def ancestor_ids(session: Session, plan_id: str) -> tuple[str, ...]:
-    """Ids from the root down to (and excluding) `plan_id`, via one recursive query."""
+def ancestor_path(session: Session, plan_id: str) -> AncestorPath:
+    """`plan_id`'s ancestors, top down, in one recursive query that ends at a cycle.
+
+    UNION (not UNION ALL) drops a row already found, so the recursion stops where the parent
+    links loop; the LIMIT bounds a chain that is merely very deep. The order is rebuilt here by
+    following the parent links, which is also where a cycle or a missing parent shows.
+    """
     up = (
-        select(Plan.plan_id, Plan.parent_plan_id, sa.literal(0).label("depth"))
+        select(Plan.plan_id, Plan.parent_plan_id)
         .where(Plan.plan_id == plan_id)
         .cte("up", recursive=True)
     )
     parent = sa.orm.aliased(Plan)
     up = up.union(
-        select(parent.plan_id, parent.parent_plan_id, (up.c.depth + 1).label("depth"))
+        select(parent.plan_id, parent.parent_plan_id)
         .where(parent.plan_id == up.c.parent_plan_id)
-        .where(up.c.depth < 10_000)
     )
-    rows = session.execute(sa.select(up.c.plan_id).order_by(up.c.depth.desc())).all()
-    return tuple(str(row[0]) for row in rows[:-1])
+    rows = session.execute(
+        sa.select(up.c.plan_id, up.c.parent_plan_id).limit(MAX_ANCESTOR_DEPTH + 2)
+    ).all()
+    parent_of = {str(row[0]): row[1] for row in rows}
+    if plan_id not in parent_of:
+        raise PlanNotFoundError(plan_id)
+    ids: list[str] = []
+    seen = {plan_id}
+    stopped: str | None = None
+    current = parent_of[plan_id]
+    while current is not None:
+        if current in seen:
+            stopped = "cycle"
+            break
+        if len(ids) == MAX_ANCESTOR_DEPTH:
+            stopped = f"deeper than {MAX_ANCESTOR_DEPTH:,} levels"
+            break
+        if current not in parent_of:
+            stopped = f"parent {current} is missing"
+            break
+        ids.append(current)
+        seen.add(current)
+        current = parent_of[current]
+    return AncestorPath(tuple(reversed(ids)), stopped)
+
+
+def ancestor_ids(session: Session, plan_id: str) -> tuple[str, ...]:
+    """Ids from the root down to (and excluding) `plan_id`; PlanPathError if there is no root
+    to reach."""
+    path = ancestor_path(session, plan_id)
+    if path.stopped is not None:
+        raise PlanPathError(
+            f"Plan {plan_id} is under no root: walking up its parents ends in a "
+            f"{path.stopped}. Filter by its id (/) to see it." if path.stopped == "cycle"
+            else f"Plan {plan_id} is under no root: walking up its parents stops, "
+            f"{path.stopped}. Filter by its id (/) to see it."
+        )
+    return path.ids
 
 
 def get_plan(session: Session, plan_id: str) -> Plan:
@@ -215,17 +424,57 @@ def get_plan(session: Session, plan_id: str) -> Plan:
     return plan
 
 
+def _parent_and_root(session: Session, plan_id: str) -> tuple[str | None, str]:
+    """A plan's parent and root ids, read without the rest of a row that may be unreadable."""
+    row = session.execute(
+        sa.select(Plan.parent_plan_id, Plan.root_plan_id).where(Plan.plan_id == plan_id)
+    ).first()
+    if row is None:
+        raise PlanNotFoundError(plan_id)
+    return row[0], row[1]
+
+
+_M = TypeVar("_M", bound=Any)
+
+
+def _rows_as_stored(
+    session: Session, model: type[_M], where: Any, order: Any
+) -> tuple[tuple[_M, ...], tuple[RowProblem, ...]]:
+    """Rows of `model`'s table, built from the stored values (table models skip validation, so a
+    bad value arrives as it is stored), with the problems of each."""
+    table = model.__table__
+    key = table.primary_key.columns.values()[0].name
+    rows = session.execute(
+        sa.select(*(_as_stored(c) for c in table.columns)).where(where).order_by(order)
+    ).mappings().all()
+    entities: list[_M] = []
+    problems: list[RowProblem] = []
+    for row in rows:
+        values, found = _checked(table, str(row[key]), row)
+        entities.append(model(**values))
+        problems.extend(found)
+    return tuple(entities), tuple(problems)
+
+
 def plan_detail(session: Session, plan_id: str) -> PlanDetail:
-    """Everything the detail pane shows for one plan, in a handful of indexed queries."""
-    plan = get_plan(session, plan_id)
+    """Everything the detail pane shows for one plan, in a handful of indexed queries.
+
+    Never raises for a bad stored value: it is shown as stored and listed in `problems`.
+    """
+    found, problems = _rows_as_stored(session, Plan, Plan.plan_id == plan_id, Plan.plan_id)
+    if not found:
+        raise PlanNotFoundError(plan_id)
+    plan = found[0]
+    collected = list(problems)
 
     def rows(model: Any, order: Any) -> tuple[Any, ...]:
-        return tuple(session.exec(
-            select(model).where(model.plan_id == plan_id).order_by(order)
-        ).all())
+        entities, bad = _rows_as_stored(session, model, model.plan_id == plan_id, order)
+        collected.extend(bad)
+        return entities
 
     snapshot = profiles.parse_snapshot(plan.effective_profile_snapshot)
     current = session.get(AutomationProfile, plan.automation_profile)
+    path = ancestor_path(session, plan_id)
     return PlanDetail(
         plan=plan,
         child_count=child_counts(session, [plan_id])[plan_id],
@@ -237,22 +486,26 @@ def plan_detail(session: Session, plan_id: str) -> PlanDetail:
         repairs=rows(PlanRepair, col(PlanRepair.id)),
         snapshot=snapshot,
         drift=profiles.drift(snapshot, plan.automation_profile, current),
-        ancestors=ancestor_ids(session, plan_id),
+        ancestors=path.ids,
+        path_stopped=path.stopped,
+        problems=tuple(collected),
     )
 
 
 def descendant_count(session: Session, plan_id: str) -> int:
-    """How many plans sit below `plan_id` at any depth."""
-    plan = get_plan(session, plan_id)
-    if plan.parent_plan_id is None:
+    """How many plans sit below `plan_id` at any depth (each once, even in a parent cycle)."""
+    parent_plan_id, _ = _parent_and_root(session, plan_id)
+    if parent_plan_id is None:
         total = session.exec(
             select(func.count()).select_from(Plan).where(Plan.root_plan_id == plan_id)
         ).one()
         return int(total) - 1
     down = select(Plan.plan_id).where(Plan.parent_plan_id == plan_id).cte("down", recursive=True)
     child = sa.orm.aliased(Plan)
-    down = down.union_all(select(child.plan_id).where(child.parent_plan_id == down.c.plan_id))
-    return int(session.execute(sa.select(func.count()).select_from(down)).scalar_one())
+    # UNION, not UNION ALL: a plan found again (a parent cycle) ends the recursion.
+    down = down.union(select(child.plan_id).where(child.parent_plan_id == down.c.plan_id))
+    below = sa.select(func.count()).select_from(down).where(down.c.plan_id != plan_id)
+    return int(session.execute(below).scalar_one())
 
 
 def new_plan_id() -> str:
@@ -297,7 +550,7 @@ def create_plan(
     plan_id = plan_id or new_plan_id()
     root_plan_id = plan_id
     if parent_plan_id is not None:
-        root_plan_id = get_plan(session, parent_plan_id).root_plan_id
+        _, root_plan_id = _parent_and_root(session, parent_plan_id)
     profile_name = (automation_profile or "").strip() or None
     for key in ("inputs_schema_json", "tags_json", "error_details_json"):
         if key in extra:
@@ -331,10 +584,10 @@ def siblings_from(session: Session, plan_id: str, limit: int = PAGE_SIZE) -> Pla
 
     Lets a jump show a plan deep inside a long level without reading the pages before it.
     """
-    plan = get_plan(session, plan_id)
-    query = select(Plan).where(col(Plan.plan_id) >= plan_id)
-    if plan.parent_plan_id is None:
+    parent_plan_id, _ = _parent_and_root(session, plan_id)
+    query = _summary_select().where(col(Plan.plan_id) >= plan_id)
+    if parent_plan_id is None:
         query = query.where(col(Plan.parent_plan_id).is_(None))
     else:
-        query = query.where(Plan.parent_plan_id == plan.parent_plan_id)
+        query = query.where(Plan.parent_plan_id == parent_plan_id)
     return _page(session, query, limit)
