@@ -80,7 +80,7 @@ def _json_columns(table: sa.Table) -> frozenset[str]:
 
 
 def _checked(
-    table: sa.Table, row_id: str, values: Mapping[str, Any]
+    table: sa.Table, row_id: str, values: Mapping[Any, Any]
 ) -> tuple[dict[str, Any], tuple[RowProblem, ...]]:
     """`values` with enum members for known enum values; an unknown value or broken JSON stays
     the stored text and is named in the problems."""
@@ -144,14 +144,20 @@ _CHECKED_JSON_COLUMNS = (
 )
 
 
+def _table_of(model: type[Any]) -> sa.Table:
+    table = model.__table__
+    assert isinstance(table, sa.Table)
+    return table
+
+
 def _summary_select() -> Any:
-    table = Plan.__table__
+    table = _table_of(Plan)
     return sa.select(*(_as_stored(table.c[name])
                        for name in (*_SUMMARY_COLUMNS, *_CHECKED_JSON_COLUMNS)))
 
 
-def _summary(row: Mapping[str, Any]) -> PlanSummary:
-    _, problems = _checked(Plan.__table__, row["plan_id"], row)
+def _summary(row: Mapping[Any, Any]) -> PlanSummary:
+    _, problems = _checked(_table_of(Plan), row["plan_id"], row)
     return PlanSummary(
         plan_id=row["plan_id"],
         parent_plan_id=row["parent_plan_id"],
@@ -256,6 +262,24 @@ class PlanDetail:
 
     def problems_of(self, table: str, row_id: str) -> tuple[RowProblem, ...]:
         return tuple(p for p in self.problems if p.table == table and p.row_id == row_id)
+
+    def problem_lines(self) -> tuple[str, ...]:
+        """Every problem as a sentence that says which row it is in, the plan's own first."""
+        sequences = {d.decision_id: d.sequence for d in self.decisions}
+        names = {
+            "plan_arguments": {str(a.id): f"argument {a.name!r}" for a in self.arguments},
+            "plan_invariants": {str(i.id): f"invariant #{i.position}" for i in self.invariants},
+            "decisions": {k: f"decision #{v}" for k, v in sequences.items()},
+        }
+        lines: list[str] = []
+        for problem in sorted(self.problems, key=lambda p: p.table != "plans"):
+            if problem.table == "plans":
+                lines.append(problem.explanation)
+                continue
+            row = names.get(problem.table, {}).get(
+                problem.row_id, f"{problem.table} row {problem.row_id}")
+            lines.append(f"{row}: {problem.explanation}")
+        return tuple(lines)
 
     def correction_refusal(self, decision_id: str) -> str | None:
         """Why no correction of `decision_id` can run, or None when one can.
@@ -427,14 +451,14 @@ def get_plan(session: Session, plan_id: str) -> Plan:
 def _parent_and_root(session: Session, plan_id: str) -> tuple[str | None, str]:
     """A plan's parent and root ids, read without the rest of a row that may be unreadable."""
     row = session.execute(
-        sa.select(Plan.parent_plan_id, Plan.root_plan_id).where(Plan.plan_id == plan_id)
+        sa.select(col(Plan.parent_plan_id), col(Plan.root_plan_id)).where(col(Plan.plan_id) == plan_id)
     ).first()
     if row is None:
         raise PlanNotFoundError(plan_id)
     return row[0], row[1]
 
 
-_M = TypeVar("_M", bound=Any)
+_M = TypeVar("_M")
 
 
 def _rows_as_stored(
@@ -442,7 +466,7 @@ def _rows_as_stored(
 ) -> tuple[tuple[_M, ...], tuple[RowProblem, ...]]:
     """Rows of `model`'s table, built from the stored values (table models skip validation, so a
     bad value arrives as it is stored), with the problems of each."""
-    table = model.__table__
+    table = _table_of(model)
     key = table.primary_key.columns.values()[0].name
     rows = session.execute(
         sa.select(*(_as_stored(c) for c in table.columns)).where(where).order_by(order)

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from store import decisions, plans
-from store.db import create_db_engine, session_scope, sqlite_path
+from store.db import session_scope, sqlite_path
 from store.models import PlanPhase
 
 

@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.markup import escape
 
 from store import plans
-from store.models import Plan
+from store.plans import PlanSummary
 from tui.widgets.literal import visible
 
 if TYPE_CHECKING:
@@ -25,14 +25,14 @@ class PlanCommands(Provider):
 
         return self.screen if isinstance(self.screen, PlansScreen) else None
 
-    async def _find(self, text: str) -> list[Plan]:
+    async def _find(self, text: str) -> list[PlanSummary]:
         from tui.app import PlandeskApp
 
         app = self.app
         if not isinstance(app, PlandeskApp) or app.engine is None:
             return []
 
-        def find() -> list[Plan]:
+        def find() -> list[PlanSummary]:
             with app.session() as session:
                 return plans.find_plans(session, text, limit=20)
 
@@ -44,11 +44,11 @@ class PlanCommands(Provider):
             return []
 
     @staticmethod
-    def _candidate(plan: Plan) -> str:
+    def _candidate(plan: PlanSummary) -> str:
         return f"{plan.plan_id[:8]}  {visible(plan.namespaced_name, keep_newlines=False)}"
 
     @staticmethod
-    def _help(plan: Plan) -> str:
+    def _help(plan: PlanSummary) -> str:
         return escape(f"Jump to plan {plan.plan_id} · {plan.phase} · {plan.processing_state}")
 
     async def discover(self) -> Hits:

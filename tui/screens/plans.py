@@ -164,6 +164,10 @@ class PlansScreen(Screen[None]):
         decision = pane.selected_decision
         if pane.detail is None or decision is None:
             return
+        refusal = pane.detail.correction_refusal(decision.decision_id)
+        if refusal is not None:
+            self.notify(refusal, title="Correction", severity="warning", markup=False)
+            return
         if app.correction_running(decision.decision_id):
             self.notify(f"A correction of decision #{decision.sequence} is still running.",
                         title="Correction", severity="warning", markup=False)

@@ -48,13 +48,22 @@ def _heading(text: str) -> Content:
 
 def overview_content(detail: PlanDetail) -> Content:
     plan = detail.plan
+    path = [a[:8] for a in detail.ancestors]
+    if detail.path_stopped is not None:
+        path.insert(0, detail.path_stopped)  # where the walk up stopped short of a root
     lines: list[Content] = [
         Content.styled(visible(plan.namespaced_name), "bold"),
         Content(""),
+    ]
+    if detail.problems:
+        lines.append(_heading("Unreadable values (shown as stored)"))
+        lines += [literal(line, "$text-error") for line in detail.problem_lines()]
+        lines.append(Content(""))
+    lines += [
         _field("id", plan.plan_id),
         _field("root", plan.root_plan_id),
         _field("parent", plan.parent_plan_id or "— (a root)"),
-        _field("path", " / ".join(a[:8] for a in detail.ancestors) or "—"),
+        _field("path", " / ".join(path) or "—"),
         _field("phase", plan.phase),
         _field("state", plan.processing_state),
         _field("profile", plan.automation_profile),
@@ -339,11 +348,13 @@ class PlanDetailPane(Vertical):
             return Text(f"#{sequence}" if sequence is not None else decision_id[:8])
 
         attempts = self.shown_attempts(detail)
+        known_states = {state.value for state in CorrectionState}
         for attempt in attempts:
-            state = CorrectionState(attempt.state)
+            state = str(attempt.state)
             table.add_row(
-                Text(state.value, style=self.get_component_rich_style(
-                    f"plan-detail--correction-{state.value}", partial=True)),
+                Text(state, style=self.get_component_rich_style(
+                    f"plan-detail--correction-{state}", partial=True)
+                    if state in known_states else ""),
                 Text(str(attempt.mode)),
                 decision_label(attempt.original_decision_id),
                 decision_label(attempt.new_decision_id),

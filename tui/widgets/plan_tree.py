@@ -36,6 +36,7 @@ class PlanRow:
     state: str
     child_count: int
     children_loaded: bool = False
+    unreadable: str = ""  # "unreadable: phase 'bogus'" for a row the models cannot read
 
 
 @dataclass
@@ -113,6 +114,7 @@ class PlanTree(Tree[TreeRow]):
         "plan-tree--phase",
         "plan-tree--count",
         "plan-tree--more",
+        "plan-tree--unreadable",
         *(f"plan-tree--state-{state}" for state in STATE_STYLES),
     }
 
@@ -121,6 +123,7 @@ class PlanTree(Tree[TreeRow]):
     PlanTree > .plan-tree--phase { color: $text-secondary; }
     PlanTree > .plan-tree--count { color: $text-muted; }
     PlanTree > .plan-tree--more { color: $text-accent; text-style: italic; }
+    PlanTree > .plan-tree--unreadable { color: $text-error; text-style: bold; }
     PlanTree > .plan-tree--state-queued { color: $text-muted; }
     PlanTree > .plan-tree--state-processing { color: $text-primary; }
     PlanTree > .plan-tree--state-errored { color: $text-error; text-style: bold; }
@@ -277,6 +280,7 @@ class PlanTree(Tree[TreeRow]):
             phase=str(plan.phase),
             state=str(plan.processing_state),
             child_count=node.child_count,
+            unreadable=plans.unreadable_label(plan.problems),
         )
         tree_node = parent.add(
             literal_text(plan.namespaced_name, one_line=True),
@@ -399,6 +403,8 @@ class PlanTree(Tree[TreeRow]):
                  if row.state in STATE_STYLES else ""),
                 (f" ({row.child_count:,})" if row.child_count else "",
                  style_of("plan-tree--count", partial=True)),
+                (f" {row.unreadable}" if row.unreadable else "",
+                 style_of("plan-tree--unreadable", partial=True)),
                 no_wrap=True,
             )
         elif isinstance(row, MoreRow | LoadingRow):
