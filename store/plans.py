@@ -451,7 +451,8 @@ def get_plan(session: Session, plan_id: str) -> Plan:
 def _parent_and_root(session: Session, plan_id: str) -> tuple[str | None, str]:
     """A plan's parent and root ids, read without the rest of a row that may be unreadable."""
     row = session.execute(
-        sa.select(col(Plan.parent_plan_id), col(Plan.root_plan_id)).where(col(Plan.plan_id) == plan_id)
+        sa.select(col(Plan.parent_plan_id), col(Plan.root_plan_id))
+        .where(col(Plan.plan_id) == plan_id)
     ).first()
     if row is None:
         raise PlanNotFoundError(plan_id)
