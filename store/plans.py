@@ -9,6 +9,7 @@ behind the app's back never keeps the rest of the database from opening.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
+@functools.cache
 def _json_columns(table: sa.Table) -> frozenset[str]:
     return frozenset(
         c.name for c in table.columns

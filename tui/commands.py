@@ -49,7 +49,9 @@ class PlanCommands(Provider):
 
     @staticmethod
     def _help(plan: PlanSummary) -> str:
-        return escape(f"Jump to plan {plan.plan_id} · {plan.phase} · {plan.processing_state}")
+        flag = plans.unreadable_label(plan.problems)
+        return escape(f"Jump to plan {plan.plan_id} · {plan.phase} · {plan.processing_state}"
+                      + (f" · {flag}" if flag else ""))
 
     async def discover(self) -> Hits:
         screen = self._plans_screen()

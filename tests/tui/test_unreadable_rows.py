@@ -43,6 +43,13 @@ def plan_id_of(folder: Path, name: str, plan_name: str) -> str:
     return str(plan_id)
 
 
+def app_on(name: str) -> PlandeskApp:
+    app = PlandeskApp(database_url(name))
+    # Toasts are asserted on; on a loaded machine the default 5 s could expire first.
+    app.NOTIFICATION_TIMEOUT = 3600
+    return app
+
+
 def tree_of(app: PlandeskApp) -> PlanTree:
     return app.screen.query_one(PlanTree)
 
@@ -64,7 +71,7 @@ async def test_an_unreadable_plan_row_is_flagged_and_the_rest_works(workdir) -> 
     name = demo_database(workdir)
     bad = plan_id_of(workdir, name, "search/reindex-catalog")
     damage(workdir, name, "UPDATE plans SET phase = 'bogus' WHERE plan_id = ?", bad)
-    app = PlandeskApp(database_url(name))
+    app = app_on(name)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, PlansScreen)
@@ -108,7 +115,7 @@ async def test_a_decision_with_a_bad_state_is_flagged_and_cannot_be_corrected(wo
     plan_id = plan_id_of(workdir, name, "billing/migrate-invoices")
     damage(workdir, name,
            "UPDATE decisions SET state = 'bogus' WHERE plan_id = ? AND sequence = 2", plan_id)
-    app = PlandeskApp(database_url(name))
+    app = app_on(name)
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "4")
         pane = app.screen.query_one(PlanDetailPane)
@@ -141,7 +148,7 @@ async def test_a_parent_cycle_ends_the_walk_and_the_jump_promptly(
             return _original(*args, **kwargs)
 
         monkeypatch.setattr(plans, query, counted)
-    app = PlandeskApp(database_url(name))
+    app = app_on(name)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = app.screen
