@@ -73,45 +73,59 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
+@dataclass(frozen=True)
+class _ColumnCheck:
+    name: str
+    enum_class: type[enum.Enum] | None  # None: a JSON text column
+    allowed: frozenset[str] = frozenset()
+    choices: str = ""
+
+
 @functools.cache
-def _json_columns(table: sa.Table) -> frozenset[str]:
-    return frozenset(
-        c.name for c in table.columns
-        if c.name.endswith("_json") or c.name == "effective_profile_snapshot"
-    )
-
-
-def _checked(
-    table: sa.Table, row_id: str, values: Mapping[Any, Any]
-) -> tuple[dict[str, Any], tuple[RowProblem, ...]]:
-    """`values` with enum members for known enum values; an unknown value or broken JSON stays
-    the stored text and is named in the problems."""
-    checked = dict(values)
-    problems: list[RowProblem] = []
-    json_columns = _json_columns(table)
+def _column_checks(table: sa.Table) -> tuple[_ColumnCheck, ...]:
+    """The columns of `table` whose stored values the models may fail to read."""
+    checks: list[_ColumnCheck] = []
     for column in table.columns:
-        if column.name not in values or values[column.name] is None:
-            continue
-        value = values[column.name]
         if isinstance(column.type, sa.Enum) and column.type.enum_class is not None:
             allowed = column.type.enums
-            if value in allowed:
-                checked[column.name] = column.type.enum_class(value)
-            else:
+            checks.append(_ColumnCheck(column.name, column.type.enum_class, frozenset(allowed),
+                                       ", ".join(allowed)))
+        elif column.name.endswith("_json") or column.name == "effective_profile_snapshot":
+            checks.append(_ColumnCheck(column.name, None))
+    return tuple(checks)
+
+
+def _problems(table: sa.Table, row_id: str, values: Mapping[str, Any]) -> tuple[RowProblem, ...]:
+    """The values of one stored row the models cannot read: unknown enum values, broken JSON."""
+    problems: list[RowProblem] = []
+    for check in _column_checks(table):
+        value = values.get(check.name)
+        if value is None:
+            continue
+        if check.enum_class is not None:
+            if value not in check.allowed:
                 problems.append(RowProblem(
-                    table.name, row_id, column.name, f"{column.name} {_shown(value)}",
-                    f"{column.name} {_shown(value)} is not one of {', '.join(allowed)}",
+                    table.name, row_id, check.name, f"{check.name} {_shown(value)}",
+                    f"{check.name} {_shown(value)} is not one of {check.choices}",
                 ))
-        elif column.name in json_columns:
-            try:
-                json.loads(value)
-            except (ValueError, TypeError, RecursionError) as exc:
-                problems.append(RowProblem(
-                    table.name, row_id, column.name, f"{column.name} (not valid JSON)",
-                    f"{column.name} is not valid JSON ({exc.__class__.__name__}: "
-                    f"{str(exc)[:80]})",
-                ))
-    return checked, tuple(problems)
+            continue
+        try:
+            json.loads(value)
+        except (ValueError, TypeError, RecursionError) as exc:
+            problems.append(RowProblem(
+                table.name, row_id, check.name, f"{check.name} (not valid JSON)",
+                f"{check.name} is not valid JSON ({exc.__class__.__name__}: {str(exc)[:80]})",
+            ))
+    return tuple(problems)
+
+
+def _with_members(table: sa.Table, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with enum members for the enum values the models know; the rest as stored."""
+    for check in _column_checks(table):
+        value = values.get(check.name)
+        if check.enum_class is not None and value in check.allowed:
+            values[check.name] = check.enum_class(value)
+    return values
 
 
 def _as_stored(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
@@ -158,8 +172,8 @@ def _summary_select() -> Any:
                        for name in (*_SUMMARY_COLUMNS, *_CHECKED_JSON_COLUMNS)))
 
 
-def _summary(row: Mapping[Any, Any]) -> PlanSummary:
-    _, problems = _checked(_table_of(Plan), row["plan_id"], row)
+def _summary(row: Mapping[str, Any]) -> PlanSummary:
+    problems = _problems(_table_of(Plan), row["plan_id"], row)
     return PlanSummary(
         plan_id=row["plan_id"],
         parent_plan_id=row["parent_plan_id"],
@@ -325,9 +339,11 @@ def child_counts(session: Session, plan_ids: Sequence[str]) -> dict[str, int]:
 
 
 def _page(session: Session, query: Any, limit: int) -> PlanPage:
-    rows = session.execute(query.order_by(col(Plan.plan_id)).limit(limit + 1)).mappings().all()
+    result = session.execute(query.order_by(col(Plan.plan_id)).limit(limit + 1))
+    keys = list(result.keys())
+    rows = result.all()
     more = len(rows) > limit
-    summaries = [_summary(row) for row in rows[:limit]]
+    summaries = [_summary(dict(zip(keys, row, strict=True))) for row in rows[:limit]]
     counts = child_counts(session, [p.plan_id for p in summaries])
     nodes = tuple(PlanNode(p, counts[p.plan_id]) for p in summaries)
     return PlanPage(nodes, summaries[-1].plan_id if more and summaries else None)
@@ -471,15 +487,16 @@ def _rows_as_stored(
     bad value arrives as it is stored), with the problems of each."""
     table = _table_of(model)
     key = table.primary_key.columns.values()[0].name
-    rows = session.execute(
+    result = session.execute(
         sa.select(*(_as_stored(c) for c in table.columns)).where(where).order_by(order)
-    ).mappings().all()
+    )
+    keys = list(result.keys())
     entities: list[_M] = []
     problems: list[RowProblem] = []
-    for row in rows:
-        values, found = _checked(table, str(row[key]), row)
-        entities.append(model(**values))
-        problems.extend(found)
+    for row in result.all():
+        values = dict(zip(keys, row, strict=True))
+        problems.extend(_problems(table, str(values[key]), values))
+        entities.append(model(**_with_members(table, values)))
     return tuple(entities), tuple(problems)
 
 
