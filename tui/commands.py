@@ -50,8 +50,9 @@ class PlanCommands(Provider):
     @staticmethod
     def _help(plan: PlanSummary) -> str:
         flag = plans.unreadable_label(plan.problems)
-        return escape(f"Jump to plan {plan.plan_id} · {plan.phase} · {plan.processing_state}"
-                      + (f" · {flag}" if flag else ""))
+        return escape(visible(
+            f"Jump to plan {plan.plan_id} · {plan.phase} · {plan.processing_state}"
+            + (f" · {flag}" if flag else ""), keep_newlines=False))
 
     async def discover(self) -> Hits:
         screen = self._plans_screen()

@@ -122,12 +122,33 @@ async def test_a_decision_with_a_bad_state_is_flagged_and_cannot_be_corrected(wo
         assert pane.detail is not None and pane.detail.plan.plan_id == plan_id
         assert [str(d.state) for d in pane.detail.decisions] == ["active", "bogus"]
         assert "decision #2: state 'bogus' is not one of active, reverted" in overview_of(app)
+        assert [pane.decision_table.get_row_at(row)[1].plain for row in (0, 1)] == [
+            "active", "bogus unreadable"]
         for key in ("r", "a"):
             await press(pilot, key)
             assert not isinstance(app.screen, CorrectionModal)
             assert any("cannot be corrected" in n and "state 'bogus'" in n
                        for n in notifications(app))
             app.clear_notifications()
+
+
+@run_async
+async def test_an_unreadable_value_is_shown_literally(workdir) -> None:
+    name = demo_database(workdir)
+    plan_id = plan_id_of(workdir, name, "billing/migrate-invoices")
+    hostile = "[b]x[/b]\x1b[2J"
+    damage(workdir, name, "UPDATE plans SET processing_state = ? WHERE plan_id = ?",
+           hostile, plan_id)
+    app = app_on(name)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        label = label_of(tree_of(app), plan_id)
+        assert "\x1b" not in label
+        assert "[b]x[/b]\\x1b[2J" in label
+        assert "unreadable: processing_state '[b]x[/b]\\x1b[2J'" in label
+        overview = overview_of(app)
+        assert "\x1b" not in overview and "[b]x[/b]\\x1b[2J" in overview
+        assert app.is_running
 
 
 @run_async

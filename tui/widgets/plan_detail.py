@@ -170,7 +170,8 @@ class PlanDetailPane(Vertical):
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        f"plan-detail--correction-{state.value}" for state in CorrectionState
+        "plan-detail--unreadable",
+        *(f"plan-detail--correction-{state.value}" for state in CorrectionState),
     }
 
     DEFAULT_CSS = """
@@ -178,6 +179,7 @@ class PlanDetailPane(Vertical):
     PlanDetailPane > .plan-detail--correction-executing { color: $text-accent; text-style: bold; }
     PlanDetailPane > .plan-detail--correction-complete { color: $text-success; }
     PlanDetailPane > .plan-detail--correction-failed { color: $text-error; text-style: bold; }
+    PlanDetailPane > .plan-detail--unreadable { color: $text-error; text-style: bold; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -282,14 +284,15 @@ class PlanDetailPane(Vertical):
         for argument in detail.arguments:
             arguments.add_row(
                 Text(str(argument.position)), literal_text(argument.name, one_line=True),
-                Text(str(argument.value_type)),
+                literal_text(str(argument.value_type), one_line=True),
                 literal_text(argument.value_json or "null", one_line=True),
             )
         invariants = self.query_one("#invariants", DataTable)
         invariants.clear()
         for invariant in detail.invariants:
             invariants.add_row(
-                Text(str(invariant.position)), Text(str(invariant.source_scope)),
+                Text(str(invariant.position)),
+                literal_text(str(invariant.source_scope), one_line=True),
                 literal_text(invariant.invariant_text, one_line=True),
             )
         projects = [visible(p.project_name) for p in detail.projects]
@@ -302,10 +305,14 @@ class PlanDetailPane(Vertical):
         table.clear()
         for decision in detail.decisions:
             state_style = "dim strike" if decision.state == DecisionState.REVERTED else ""
+            state = literal_text(str(decision.state), state_style, one_line=True)
+            if detail.problems_of("decisions", decision.decision_id):
+                state.append(" unreadable", self.get_component_rich_style(
+                    "plan-detail--unreadable", partial=True))
             table.add_row(
                 Text(str(decision.sequence)),
-                Text(str(decision.state), style=state_style),
-                Text(str(decision.phase)),
+                state,
+                literal_text(str(decision.phase), one_line=True),
                 literal_text(decision.title, one_line=True),
                 literal_text(decision.artifacts_path or "—", one_line=True),
                 key=decision.decision_id,
@@ -352,10 +359,11 @@ class PlanDetailPane(Vertical):
         for attempt in attempts:
             state = str(attempt.state)
             table.add_row(
-                Text(state, style=self.get_component_rich_style(
-                    f"plan-detail--correction-{state}", partial=True)
-                    if state in known_states else ""),
-                Text(str(attempt.mode)),
+                Text(visible(state, keep_newlines=False),
+                     style=self.get_component_rich_style(
+                         f"plan-detail--correction-{state}", partial=True)
+                     if state in known_states else ""),
+                literal_text(str(attempt.mode), one_line=True),
                 decision_label(attempt.original_decision_id),
                 decision_label(attempt.new_decision_id),
                 literal_text(attempt.guidance, one_line=True),
@@ -405,7 +413,10 @@ class PlanDetailPane(Vertical):
         if decision is None:
             rationale.update(literal("No decisions recorded."))
             return
+        problems = (self.detail.problems_of("decisions", decision.decision_id)
+                    if self.detail is not None else ())
         rationale.update(Content("\n").join([
             Content.assemble(("Decision ", "$text-muted"), literal(decision.decision_id)),
+            *(literal(f"unreadable: {p.explanation}", "$text-error") for p in problems),
             literal(decision.rationale or "(no rationale)"),
         ]))

@@ -25,7 +25,7 @@ from store import plans
 from store.db import SessionFactory
 from store.models import Plan
 from store.plans import PlanFilter, PlanNode, PlanPage
-from tui.widgets.literal import literal_text
+from tui.widgets.literal import literal_text, visible
 
 
 @dataclass
@@ -277,8 +277,9 @@ class PlanTree(Tree[TreeRow]):
         row = PlanRow(
             plan_id=plan.plan_id,
             name=plan.namespaced_name,
-            phase=str(plan.phase),
-            state=str(plan.processing_state),
+            # stored text: an unreadable value may hold anything, escapes included
+            phase=visible(plan.phase, keep_newlines=False),
+            state=visible(plan.processing_state, keep_newlines=False),
             child_count=node.child_count,
             unreadable=plans.unreadable_label(plan.problems),
         )
@@ -296,7 +297,8 @@ class PlanTree(Tree[TreeRow]):
         if node is None or not isinstance(node.data, PlanRow):
             return
         row = node.data
-        phase, state = str(plan.phase), str(plan.processing_state)
+        phase = visible(str(plan.phase), keep_newlines=False)
+        state = visible(str(plan.processing_state), keep_newlines=False)
         if (row.phase, row.state, row.name) != (phase, state, plan.namespaced_name):
             row.phase, row.state, row.name = phase, state, plan.namespaced_name
             node.set_label(literal_text(plan.namespaced_name, one_line=True))
