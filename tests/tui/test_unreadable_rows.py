@@ -135,7 +135,7 @@ async def test_a_decision_with_a_bad_state_is_flagged_and_cannot_be_corrected(wo
 @run_async
 async def test_an_unreadable_value_is_shown_literally(workdir) -> None:
     name = demo_database(workdir)
-    plan_id = plan_id_of(workdir, name, "billing/migrate-invoices")
+    plan_id = plan_id_of(workdir, name, "search/reindex-catalog")  # not highlighted at first
     hostile = "[b]x[/b]\x1b[2J"
     damage(workdir, name, "UPDATE plans SET processing_state = ? WHERE plan_id = ?",
            hostile, plan_id)
@@ -146,6 +146,7 @@ async def test_an_unreadable_value_is_shown_literally(workdir) -> None:
         assert "\x1b" not in label
         assert "[b]x[/b]\\x1b[2J" in label
         assert "unreadable: processing_state '[b]x[/b]\\x1b[2J'" in label
+        await press(pilot, "down")
         overview = overview_of(app)
         assert "\x1b" not in overview and "[b]x[/b]\\x1b[2J" in overview
         assert app.is_running
