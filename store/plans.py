@@ -300,8 +300,9 @@ class PlanDetail:
     def correction_refusal(self, decision_id: str) -> str | None:
         """Why no correction of `decision_id` can run, or None when one can.
 
-        A correction reads the plan, every decision of it and its attempts, so a bad value in
-        any of those refuses it (the correction would fail on it, half-explained).
+        store.corrections reads the plan and its decisions through the models, so a bad value
+        in any of them would fail the correction half-way with an unhelpful error; an
+        unreadable correction attempt refuses it too, as the history it adds to is in doubt.
         """
         if self.plan_problems:
             return (f"Plan {self.plan.plan_id} cannot be corrected: its row is "
