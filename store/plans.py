@@ -451,12 +451,9 @@ def ancestor_ids(session: Session, plan_id: str) -> tuple[str, ...]:
     to reach."""
     path = ancestor_path(session, plan_id)
     if path.stopped is not None:
-        raise PlanPathError(
-            f"Plan {plan_id} is under no root: walking up its parents ends in a "
-            f"{path.stopped}. Filter by its id (/) to see it." if path.stopped == "cycle"
-            else f"Plan {plan_id} is under no root: walking up its parents stops, "
-            f"{path.stopped}. Filter by its id (/) to see it."
-        )
+        how = "ends in a cycle" if path.stopped == "cycle" else f"stops: {path.stopped}"
+        raise PlanPathError(f"Plan {plan_id} is under no root: walking up its parents {how}. "
+                            "Filter by its id (/) to see it.")
     return path.ids
 
 
