@@ -139,6 +139,12 @@ def test_installed_wheel_migrates_outside_the_repo(tmp_path):
         capture_output=True,
     )
     env = {k: v for k, v in os.environ.items() if k != "PLANDESK_DB"}
+    # A legacy database with plans, so that 0003 runs its backfill module from the wheel.
+    subprocess.run(
+        [str(venv / "bin" / "plandesk"), "seed", str(tmp_path / "x.db"), "--plans", "30",
+         "--max-depth", "4", "--revision", "0002"],
+        cwd=tmp_path, capture_output=True, env=env, check=True,
+    )
     result = subprocess.run(
         [str(venv / "bin" / "plandesk"), "db", "upgrade", "--db", str(tmp_path / "x.db")],
         cwd=tmp_path,

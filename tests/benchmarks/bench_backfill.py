@@ -1,10 +1,10 @@
 """Benchmark: the 0003 backfill on a legacy database of 1,000,000 plans, depth 50.
 
 Compares, on copies of one seeded file, in one run:
-  ours      - the revision's own functions through SQLAlchemy: the walk from the roots with
-              orphan and cycle repairs, the profile map, then the one table copy that writes
-              roots, profile names and snapshots (SQLite has to copy the table to tighten its
-              columns in any case);
+  ours      - 0003's frozen backfill module (alembic/backfills/b0003.py) through SQLAlchemy:
+              the walk from the roots with orphan and cycle repairs, the profile map, then
+              the one table copy that writes roots, profile names and snapshots (SQLite has
+              to copy the table to tighten its columns in any case);
   raw       - the very same SQL statements run through the bare sqlite3 module;
   plain     - that table copy without the backfill (no joins, placeholder values): what the
               schema change costs whatever computes the roots;
@@ -34,36 +34,38 @@ from store import migrations
 from store.db import create_db_engine, database_url
 from store.seed import seed_database
 
-REVISION_FILE = migrations.script_location() / "versions" / "0003_align_plans_schema.py"
+BACKFILL_FILE = migrations.script_location() / "backfills" / "b0003.py"
 
 
-def load_revision():
-    spec = importlib.util.spec_from_file_location("rev0003", REVISION_FILE)
+def load_backfill():
+    """0003's own frozen backfill module, loaded by path as the revision loads it."""
+    spec = importlib.util.spec_from_file_location("bench_backfill_b0003", BACKFILL_FILE)
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     spec.loader.exec_module(module)
     return module
 
 
-def prepare(path: Path) -> None:
-    """Put the legacy file into the state 0003's upgrade() has just before its backfill."""
-    connection = sqlite3.connect(path)
-    connection.executescript(
-        """
-        CREATE TABLE automation_profiles (name VARCHAR PRIMARY KEY, description TEXT,
-            settings_json TEXT NOT NULL DEFAULT '{}', updated_at VARCHAR NOT NULL);
-        INSERT INTO automation_profiles VALUES
-            ('manual', 'm', '{"auto_apply": false}', 'x'),
-            ('supervised', 's', '{"auto_apply": false}', 'x'),
-            ('balanced', 'b', '{"auto_apply": false}', 'x'),
-            ('autonomous', 'a', '{"auto_apply": true}', 'x');
-        CREATE TABLE plan_repairs (id INTEGER PRIMARY KEY, plan_id VARCHAR NOT NULL,
-            column_name VARCHAR NOT NULL, old_value TEXT, reason VARCHAR NOT NULL,
-            repaired_at VARCHAR NOT NULL);
-        """
-    )
-    connection.commit()
-    connection.close()
+def stub_metadata() -> sa.MetaData:
+    """Metadata named like the migrations', with stand-ins for the tables 0003's new ones
+    refer to (only the tables asked for are ever created from it)."""
+    metadata = sa.MetaData(naming_convention=SQLModel.metadata.naming_convention)
+    sa.Table("actions", metadata, sa.Column("namespaced_name", sa.String(), primary_key=True))
+    return metadata
+
+
+def prepare(module, path: Path) -> None:
+    """Put the legacy file into the state 0003's upgrade() has just before its backfill:
+    automation_profiles with the built-ins and an empty plan_repairs, in 0003's own shapes."""
+    metadata = stub_metadata()
+    sa.Table("plans", metadata, sa.Column("plan_id", sa.String(), primary_key=True))
+    profiles = sa.Table("automation_profiles", metadata, *module.automation_profiles_shape())
+    repairs = sa.Table("plan_repairs", metadata, *module.plan_repairs_shape())
+    engine = create_db_engine(database_url(path), foreign_keys=False)
+    with engine.begin() as connection:
+        metadata.create_all(connection, tables=[profiles, repairs])
+        connection.execute(profiles.insert(), module.builtin_profile_rows("x"))
+    engine.dispose()
 
 
 class RawResult:
@@ -96,9 +98,7 @@ class RawBind:
 
 def new_plans_ddl(module) -> str:
     """CREATE TABLE plans in the shape 0003 leaves it (the revision runs op.create_table)."""
-    metadata = sa.MetaData(naming_convention=SQLModel.metadata.naming_convention)
-    sa.Table("actions", metadata, sa.Column("namespaced_name", sa.String(), primary_key=True))
-    table = sa.Table("plans", metadata, *module.plans_shape())
+    table = sa.Table("plans", stub_metadata(), *module.plans_shape())
     return str(sa.schema.CreateTable(table).compile(dialect=sqlite_dialect.dialect()))
 
 
@@ -114,7 +114,7 @@ def backfill(module, bind, create_plans: str) -> float:
     module.set_legacy_plans_aside(bind)
     bind.execute(sa.text(create_plans))
     start = time.perf_counter()
-    module.copy_plans(bind, columns_of(module))
+    module.copy_plans(bind, columns_of(module), lambda _message, _done, _total: None)
     return time.perf_counter() - start
 
 
@@ -216,7 +216,7 @@ def main() -> None:
     parser.add_argument("--plans", type=int, default=1_000_000)
     parser.add_argument("--depth", type=int, default=50)
     args = parser.parse_args()
-    module = load_revision()
+    module = load_backfill()
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder) / "legacy.db"
         t0 = time.perf_counter()
@@ -227,7 +227,7 @@ def main() -> None:
             copies[name] = Path(folder) / f"{name}.db"
             shutil.copy(base, copies[name])
             if name != "full":
-                prepare(copies[name])
+                prepare(module, copies[name])
         ours, ours_copy = run_ours(module, copies["ours"])
         raw, raw_copy = run_raw(module, copies["raw"])
         plain = run_plain_copy(module, copies["plain"])

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,24 +26,37 @@ def tmux(*args: str) -> str:
     ).stdout
 
 
-def wait_for(session: str, text: str, timeout: float = 20.0) -> str:
-    deadline = time.monotonic() + timeout
-    screen = ""
-    while time.monotonic() < deadline:
-        screen = tmux("capture-pane", "-p", "-t", session)
-        if text in screen:
-            return screen
-        time.sleep(0.1)
-    raise AssertionError(f"{text!r} did not appear; the screen was:\n{screen}")
+def screen_of(session: str, *, styled: bool = False) -> str:
+    """What the pane shows now; `styled` keeps the colours (focus shows only in those)."""
+    return tmux("capture-pane", "-p", *(["-e"] if styled else []), "-t", session)
 
 
-def wait_until_gone(session: str, text: str, timeout: float = 20.0) -> None:
+def wait_until(session: str, holds: Callable[[str], bool], what: str, *, styled: bool = False,
+               timeout: float = 20.0) -> str:
+    """Poll the pane until `holds(screen)`; the only waiting these tests do."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text not in tmux("capture-pane", "-p", "-t", session):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{text!r} stayed on screen")
+    screen = screen_of(session, styled=styled)
+    while not holds(screen):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen; the screen was:\n{screen}")
+        time.sleep(0.1)  # poll interval, not a wait for anything in particular
+        screen = screen_of(session, styled=styled)
+    return screen
+
+
+def wait_for(session: str, text: str) -> str:
+    return wait_until(session, lambda screen: text in screen, f"{text!r} appearing")
+
+
+def wait_until_gone(session: str, text: str) -> None:
+    wait_until(session, lambda screen: text not in screen, f"{text!r} leaving")
+
+
+def press_and_wait_for_redraw(session: str, key: str) -> None:
+    """Send a key and wait until the screen, colours included, has answered it."""
+    before = screen_of(session, styled=True)
+    tmux("send-keys", "-t", session, key)
+    wait_until(session, lambda screen: screen != before, f"a redraw after {key}", styled=True)
 
 
 @contextmanager
@@ -56,7 +69,8 @@ def app_on_demo(tmp_path: Path) -> Iterator[str]:
     # over the terminal; a tmux server started from inside pytest can hand stale ones down.
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", "-c", str(tmp_path),
          "-e", "TEXTUAL_ANIMATIONS=none",
-         f"env -u COLUMNS -u LINES {PLANDESK} --db demo.db; echo plandesk-exited-$?; sleep 30")
+         # `read` keeps the pane (and the exit status on it) until the session is killed
+         f"env -u COLUMNS -u LINES {PLANDESK} --db demo.db; echo plandesk-exited-$?; read _")
     try:
         tmux("set-option", "-t", session, "window-size", "manual")
         tmux("resize-window", "-t", session, "-x", "120", "-y", "40")
@@ -90,6 +104,18 @@ def test_browse_demo_in_tmux(tmp_path: Path) -> None:
         wait_for(session, "plandesk-exited-0")
 
 
+def second_decision_id(db: Path) -> str:
+    connection = sqlite3.connect(db)
+    try:
+        (decision_id,) = connection.execute(
+            "SELECT d.decision_id FROM decisions d JOIN plans p ON p.plan_id = d.plan_id"
+            " WHERE p.namespaced_name = 'billing/migrate-invoices' AND d.sequence = 2"
+        ).fetchone()
+    finally:
+        connection.close()
+    return str(decision_id)
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_revert_a_decision_in_tmux(tmp_path: Path) -> None:
     with app_on_demo(tmp_path) as session:
@@ -97,12 +123,11 @@ def test_revert_a_decision_in_tmux(tmp_path: Path) -> None:
         # the Decisions tab of the first root; tab twice focuses its table; down to #2
         tmux("send-keys", "-t", session, "4")
         wait_for(session, "Keep the monolith writable")
-        tmux("send-keys", "-t", session, "Tab")
-        time.sleep(0.3)
-        tmux("send-keys", "-t", session, "Tab")
-        time.sleep(0.3)
+        press_and_wait_for_redraw(session, "Tab")  # the tab bar takes the focus
+        press_and_wait_for_redraw(session, "Tab")  # then the decisions table
         tmux("send-keys", "-t", session, "Down")
-        time.sleep(0.3)
+        # the pane under the table follows the highlighted decision
+        wait_for(session, f"Decision {second_decision_id(tmp_path / 'demo.db')}")
         tmux("send-keys", "-t", session, "r")
         wait_for(session, "Revert to decision #2")
         screen = wait_for(session, "Moves 1 artifact folder to the archive")
