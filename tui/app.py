@@ -14,6 +14,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.widgets import Input, TextArea
 
 from store import migrations, plans
 from store.corrections import (
@@ -66,8 +67,9 @@ class PlandeskApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         # Textual 8 only tells ctrl+c users to press ctrl+q; in a terminal ctrl+c means stop,
-        # so it quits like q (a focused text box still copies with it: its binding comes first).
-        Binding("ctrl+c", "quit", "Quit", show=False),
+        # so it quits like q (a focused text box copies a selection with it: its binding comes
+        # first, and with nothing selected action_interrupt keeps what was typed).
+        Binding("ctrl+c", "interrupt", "Quit", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+p", "command_palette", "Palette",
                 show=False),
@@ -185,6 +187,14 @@ class PlandeskApp(App[None]):
             migrating.action_leave()
             return
         self.exit()
+
+    async def action_interrupt(self) -> None:
+        if isinstance(self.focused, Input | TextArea):
+            self.notify("ctrl+c does not quit while you type here (that would lose the text): "
+                        "leave the box with escape first, or press ctrl+q.",
+                        title="Quit?", markup=False)
+            return
+        await self.action_quit()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -25,7 +25,8 @@ from tui.widgets.footer import KeysFooter
 from tui.widgets.literal import literal, short_location, shorten_paths, visible
 from tui.widgets.revision_progress import RevisionProgress
 
-QUIT_KEYS = "escape,q,ctrl+c"
+# ctrl+c gets bindings of its own, hidden, so that the footer keeps enter first and shows esc
+QUIT_KEYS = "escape,q"
 
 
 def _plural(count: int) -> str:
@@ -42,6 +43,9 @@ class MigrationScreen(Screen[None]):
         Binding(QUIT_KEYS, "stop", "Stop…", key_display="esc",
                 tooltip="Finish the current revision and stop, or keep going"),
         Binding(QUIT_KEYS, "close", "Quit", key_display="esc"),
+        Binding("ctrl+c", "leave", "Quit without changes", show=False),
+        Binding("ctrl+c", "stop", "Stop…", show=False),
+        Binding("ctrl+c", "close", "Quit", show=False),
     ]
 
     def __init__(self, status: MigrationStatus, *, is_sqlite: bool) -> None:
