@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,16 +72,21 @@ def test_quit_mid_migration_stops_at_a_whole_revision_with_status_1(tmp_path: Pa
     assert "correction_attempts" not in tables  # 0004 never started
 
 
+@pytest.mark.xfail(strict=True, reason="fixed by trust-plans")
 def test_keys_work_after_help_over_the_decisions_table(tmp_path: Path) -> None:
     """Decisions table focused -> 5 -> 4 -> ? -> escape; then q, ?, 2 and / still act."""
     with app_on_demo(tmp_path) as session:
         wait_for(session, "billing/migrate-invoices")
         tmux("send-keys", "-t", session, "4")
         wait_for(session, "Keep the monolith writable")
+        # focus moves draw nothing this test can wait for; give each a moment, as a user would
         tmux("send-keys", "-t", session, "Tab")
+        time.sleep(0.5)
         tmux("send-keys", "-t", session, "Tab")
-        for key in ("5", "4"):
-            tmux("send-keys", "-t", session, key)
+        time.sleep(0.5)
+        tmux("send-keys", "-t", session, "5")
+        wait_for(session, "none yet")
+        tmux("send-keys", "-t", session, "4")
         wait_for(session, "Keep the monolith writable")
         tmux("send-keys", "-t", session, "?")
         wait_for(session, "plandesk — keys")
