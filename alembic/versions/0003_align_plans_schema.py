@@ -469,6 +469,7 @@ def upgrade() -> None:
         shape = plans_shape()
         op.create_table("plans", *shape)
         copy_plans(bind, [item.name for item in shape if isinstance(item, sa.Column)])
+        report("Dropping the legacy table and indexing plans", 0, 0)  # progress text only
         op.drop_table("_plans_legacy")
         for name, columns in PLAN_INDEXES.items():
             op.create_index(name, "plans", columns)
