@@ -188,6 +188,9 @@ async def test_help_shows_where_you_are_first_each_key_once(workdir) -> None:
             assert generic not in keys
         assert keys.count("tab") == 1
         assert {"/", "ctrl+r", "2", "q", "?"} <= set(keys)
+        # r and a belong to this screen even where they do nothing yet: listed, marked
+        screen_rows = dict(help_screen.sections[1].rows)
+        assert screen_rows["r"].endswith("(not available now)")
         text = "\n".join(str(s.render()) for s in help_screen.query(".help-table"))
         assert "ctrl+shift" not in text and "ctrl+pageup" not in text
         await press(pilot, "escape")

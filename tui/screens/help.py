@@ -105,6 +105,20 @@ def sections_for(screen: Screen[object]) -> list[HelpSection]:
         shown = app.get_key_display(binding) if binding.key_display else key
         if shown not in keys:
             keys.append(shown)
+    # The screen's keys that do nothing right now (r/a away from the Decisions tab) are still
+    # the screen's keys: listed, and marked, so that help teaches them.
+    textual_keys.setdefault(id(screen), _declared_by_textual(screen))
+    for key, bindings in screen._bindings.key_to_bindings.items():
+        for binding in bindings:
+            if key in active or binding.system or not binding.description:
+                continue
+            if _generic(key, binding, textual_keys[id(screen)]):
+                continue
+            description = f"{binding.tooltip or binding.description} (not available now)"
+            keys = own.setdefault((binding.action, description), [])
+            shown = app.get_key_display(binding) if binding.key_display else key
+            if shown not in keys:
+                keys.append(shown)
     found = [
         HelpSection(_pane_title(screen), _rows(pane)),
         HelpSection(_words(screen), _rows(own)),

@@ -48,6 +48,8 @@ class MigrationScreen(Screen[None]):
         Binding("ctrl+c", "close", "Quit", show=False),
     ]
 
+    RUNNING_HELP = "Migrating… escape (or q, ctrl+c) asks whether to stop after this revision."
+
     def __init__(self, status: MigrationStatus, *, is_sqlite: bool) -> None:
         super().__init__()
         self.status = status
@@ -198,7 +200,7 @@ class MigrationScreen(Screen[None]):
         where = visible(short_location(self.status.url))
         log.write_line(f"Migrating {where} to {self.status.head}")
         self._title(f"Migrating {_plural(len(self.status.pending))}…")
-        self._help("Migrating… escape (or q, ctrl+c) asks whether to stop after this revision.")
+        self._help("Backing up the database file first…" if use_backup else self.RUNNING_HELP)
         self.run_migration(use_backup)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="migrate",
@@ -240,6 +242,8 @@ class MigrationScreen(Screen[None]):
         step = f"[{ids.index(event.revision.revision) + 1}/{len(ids)}] {event.revision.revision}"
         row = self._row(event.revision)
         if event.step == "start":
+            if self.current is None and not self.stop_requested.is_set():
+                self._help(self.RUNNING_HELP)  # the backup, if any, is done
             self.current = event.revision
             row.started()
             log.write_line(f"{step} {visible(event.revision.description)} …")
