@@ -12,7 +12,8 @@ from typing import Any
 import platformdirs
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine as Engine  # re-exported: tui names the type from store
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 BUSY_TIMEOUT_MS = 5000
@@ -191,13 +192,13 @@ def translate_error(exc: BaseException, url: str) -> StoreError | None:
 
 
 def to_store_error(exc: BaseException, url: str) -> StoreError:
-    """A StoreError for the person at the keyboard, whatever was raised."""
+    """A StoreError to show the person at the keyboard, whatever a database call raised."""
     if isinstance(exc, StoreError):
         return exc
-    clear = translate_error(exc, url) if isinstance(exc, sa.exc.DBAPIError | OSError) else None
-    if clear is None:
-        clear = StoreError(f"{display_name(url)} could not be opened: {exc}")
-    return clear
+    clear = None
+    if isinstance(exc, sa.exc.DBAPIError | sqlite3.Error | OSError):
+        clear = translate_error(exc, url)
+    return clear or StoreError(f"{display_name(url)} could not be opened: {exc}")
 
 
 @contextmanager

@@ -254,7 +254,10 @@ def _run_steps(
                 connection.begin(),
             ):
                 move(alembic_config(connection, report_rows), target_of(index))
+                # both can take seconds on a big table: say so rather than look stuck
+                report_rows("Checking foreign keys", 0, 0)
                 _check_foreign_keys(connection)
+                report_rows("Committing", 0, 0)
             if progress is not None:
                 progress(MigrationProgress("end", step, index, total, step.description))
     finally:

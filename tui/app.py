@@ -7,17 +7,14 @@ one thread worker per decision, so that they outlive whatever screen asked for t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from typing import ClassVar
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.widgets import Input, TextArea
 
 from store import migrations, plans
 from store.corrections import (
@@ -27,6 +24,8 @@ from store.corrections import (
     run_correction,
 )
 from store.db import (
+    Engine,
+    SessionFactory,
     StoreError,
     archive_root,
     artifacts_root,
@@ -38,6 +37,7 @@ from store.db import (
 )
 from store.models import CorrectionAttempt, CorrectionState, Decision, Plan
 from tui.commands import PlanCommands
+from tui.context import DatabaseContext
 from tui.messages import (
     CorrectionFinished,
     CorrectionRefused,
@@ -45,7 +45,9 @@ from tui.messages import (
     CorrectionStateChanged,
     DatabaseFailed,
     DatabaseOpened,
+    MigrationFinished,
     MigrationNeeded,
+    MigrationStopped,
 )
 from tui.screens.correction import CorrectionRequest
 from tui.screens.error import ErrorScreen
@@ -64,6 +66,10 @@ class PlandeskApp(App[None]):
     COMMANDS = App.COMMANDS | {PlanCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
+        # Textual 8 only tells ctrl+c users to press ctrl+q; in a terminal ctrl+c means stop,
+        # so it quits like q (a focused text box copies a selection with it: its binding comes
+        # first, and with nothing selected action_interrupt keeps what was typed).
+        Binding("ctrl+c", "interrupt", "Quit", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("ctrl+p", "command_palette", "Palette",
                 show=False),
@@ -74,6 +80,8 @@ class PlandeskApp(App[None]):
         self.url = url
         self.create_demo = create_demo
         self.engine: Engine | None = None
+        # what screens are given about the open database; None until it is open
+        self.database: DatabaseContext | None = None
         self.sub_title = short_location(url)
         self.artifacts_root = artifacts_root(url)
         self.archive_root = archive_root(url)
@@ -88,13 +96,12 @@ class PlandeskApp(App[None]):
         if self.engine is not None:
             self.engine.dispose()
 
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session on the open database; only for thread workers."""
-        if self.engine is None:
+    @property
+    def session(self) -> SessionFactory:
+        """Opens a session on the open database; only for thread workers."""
+        if self.database is None:
             raise StoreError("The database is not open yet.")
-        with session_scope(self.engine) as session:
-            yield session
+        return self.database.session
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="connect",
           description="Opening the database")
@@ -113,11 +120,16 @@ class PlandeskApp(App[None]):
             if not status.up_to_date:
                 self.post_message(MigrationNeeded(status, is_sqlite=path is not None))
                 return
-            self.engine = create_db_engine(self.url)
-            with self.session() as session:
-                # fails here, on the loading screen, if it cannot connect or read
-                first_roots = plans.roots_page(session)
-            self.post_message(DatabaseOpened(status, first_roots))
+            engine = create_db_engine(self.url)
+            try:
+                with session_scope(engine) as session:
+                    # fails here, on the loading screen, if it cannot connect or read
+                    first_roots = plans.roots_page(session)
+            except Exception:
+                engine.dispose()
+                raise
+            # the engine is kept by the handler, on the UI thread
+            self.post_message(DatabaseOpened(status, first_roots, engine))
         except Exception as exc:
             self.post_message(DatabaseFailed(to_store_error(exc, self.url), self.url))
 
@@ -129,6 +141,16 @@ class PlandeskApp(App[None]):
             self.push_screen(screen)
 
     def on_database_opened(self, message: DatabaseOpened) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+        self.engine = message.engine
+        self.database = DatabaseContext(
+            url=self.url,
+            session=partial(session_scope, message.engine),
+            artifacts_root=self.artifacts_root,
+            archive_root=self.archive_root,
+            correction_running=self.correction_running,
+        )
         self._show(PlansScreen(message.first_roots))
         self.recover_corrections()
 
@@ -138,13 +160,45 @@ class PlandeskApp(App[None]):
     def on_database_failed(self, message: DatabaseFailed) -> None:
         self._show(ErrorScreen(message.error, message.url))
 
-    def migrated(self) -> None:
-        """The migration screen finished: open the database as usual."""
+    def on_migration_finished(self, message: MigrationFinished) -> None:
+        """Every revision is applied: open the database as usual."""
         self.open_database()
+
+    def on_migration_stopped(self, message: MigrationStopped) -> None:
+        status = message.status
+        at = status.current or "empty (no schema)"
+        left = ", ".join(r.revision for r in status.pending)
+        backup = f" A backup was written to {message.backup_path}." if message.backup_path else ""
+        self.exit(
+            return_code=0 if status.up_to_date else 1,
+            message=(
+                f"plandesk: migration stopped; {status.where} is at revision {at}"
+                + (f" ({left} not applied; run plandesk again to finish)." if left else ".")
+                + backup
+            ),
+        )
+
+    async def action_quit(self) -> None:
+        # ctrl+q is a priority binding, so it reaches here even over a running migration:
+        # that must be asked about like q, never leave a half-run worker behind.
+        migrating = next((s for s in self.screen_stack
+                          if isinstance(s, MigrationScreen) and s.running), None)
+        if migrating is not None:
+            migrating.action_leave()
+            return
+        self.exit()
+
+    async def action_interrupt(self) -> None:
+        if isinstance(self.focused, Input | TextArea):
+            self.notify("ctrl+c does not quit while you type here (that would lose the text): "
+                        "leave the box with escape first, or press ctrl+q.",
+                        title="Quit?", markup=False)
+            return
+        await self.action_quit()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen.for_screen(self.screen))
 
     def action_quit_with_error(self) -> None:
         self.exit(return_code=1)

@@ -1,9 +1,13 @@
-"""Command palette provider: jump to a plan by id prefix or name (ancestors get expanded)."""
+"""Command palette provider: jump to a plan by id prefix or name (ancestors get expanded).
+
+It never imports the App or the screens: it finds the open database through `HasDatabase`
+(the App) and the jump through `JumpsToPlans` (the plans screen).
+"""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol, runtime_checkable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
@@ -11,29 +15,38 @@ from textual.markup import escape
 
 from store import plans
 from store.plans import PlanSummary
+from tui.context import DatabaseContext
 from tui.widgets.literal import visible
 
-if TYPE_CHECKING:
-    from tui.screens.plans import PlansScreen
+
+@runtime_checkable
+class HasDatabase(Protocol):
+    """An App that exposes the open database (None until it is open)."""
+
+    database: DatabaseContext | None
+
+
+@runtime_checkable
+class JumpsToPlans(Protocol):
+    """A screen that can move its cursor to a plan."""
+
+    def jump_to(self, plan_id: str) -> None: ...
 
 
 class PlanCommands(Provider):
     """Plans whose id starts with, or whose name contains, what was typed."""
 
-    def _plans_screen(self) -> PlansScreen | None:
-        from tui.screens.plans import PlansScreen
-
-        return self.screen if isinstance(self.screen, PlansScreen) else None
+    def _plans_screen(self) -> JumpsToPlans | None:
+        return self.screen if isinstance(self.screen, JumpsToPlans) else None
 
     async def _find(self, text: str) -> list[PlanSummary]:
-        from tui.app import PlandeskApp
-
         app = self.app
-        if not isinstance(app, PlandeskApp) or app.engine is None:
+        database = app.database if isinstance(app, HasDatabase) else None
+        if database is None:
             return []
 
         def find() -> list[PlanSummary]:
-            with app.session() as session:
+            with database.session() as session:
                 return plans.find_plans(session, text, limit=20)
 
         worker = app.run_worker(find, thread=True, group="palette", exit_on_error=False,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from store.corrections import RecoveryReport
-from store.db import StoreError
+from store.db import Engine, StoreError
 from store.migrations import MigrationProgress, MigrationStatus
 from store.models import CorrectionAttempt, Plan
 from store.plans import PlanDetail, PlanPage
@@ -15,10 +15,11 @@ from store.plans import PlanDetail, PlanPage
 
 @dataclass
 class DatabaseOpened(Message):
-    """The database is at head and an engine is ready; the first page of roots came along."""
+    """The database is at head and `engine` is ready; the first page of roots came along."""
 
     status: MigrationStatus
     first_roots: PlanPage
+    engine: Engine
 
 
 @dataclass
@@ -59,12 +60,27 @@ class MigrationProgressed(Message):
 
 @dataclass
 class MigrationFinished(Message):
+    """Every pending revision was applied; the App opens the database as usual."""
+
+    status: MigrationStatus
+    backup_path: str | None
+
+
+@dataclass
+class MigrationStopped(Message):
+    """The user asked to stop: the worker finished the revision it was in and went no further.
+
+    `status` is where the database stands now (a whole revision); the App quits with status 1.
+    """
+
     status: MigrationStatus
     backup_path: str | None
 
 
 @dataclass
 class MigrationFailed(Message):
+    """A revision failed and was rolled back; the database is at `revision_left_at`."""
+
     error: BaseException
     revision_left_at: str | None
 

@@ -62,6 +62,7 @@ def upgrade() -> None:
         backfill.copy_plans(
             bind, [item.name for item in shape if isinstance(item, sa.Column)], report
         )
+        report("Dropping the legacy table and indexing plans", 0, 0)  # progress text only
         op.drop_table("_plans_legacy")
         for name, columns in backfill.PLAN_INDEXES.items():
             op.create_index(name, "plans", columns)

@@ -20,7 +20,6 @@ from store.db import create_db_engine, database_url, session_scope
 from store.seed import seed_database
 from tui.app import PlandeskApp
 from tui.screens.error import ErrorScreen
-from tui.screens.help import HelpScreen
 from tui.screens.migration import MigrationScreen
 from tui.screens.plans import PlansScreen
 from tui.widgets.plan_detail import PlanDetailPane
@@ -250,19 +249,6 @@ async def test_read_only_database_gets_error_screen_and_no_write(workdir) -> Non
     assert digest(path) == before
     assert {p.name for p in workdir.iterdir()} - {"demo.db-wal", "demo.db-shm"} == set(listing)
     assert_no_wal_content(workdir)
-
-
-@run_async
-async def test_help_lists_every_binding(workdir) -> None:
-    app = PlandeskApp(database_url(demo_database(workdir)))
-    async with app.run_test(size=(160, 48)) as pilot:
-        await press(pilot, "question_mark")
-        assert isinstance(app.screen, HelpScreen)
-        text = "\n".join(str(s.render()) for s in app.screen.query(".help-table"))
-        for binding in (*PlansScreen.BINDINGS, *PlanTree.BINDINGS, *PlandeskApp.BINDINGS):
-            assert binding.description in text  # type: ignore[union-attr]
-        await press(pilot, "escape")
-        assert isinstance(app.screen, PlansScreen)
 
 
 @run_async

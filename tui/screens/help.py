@@ -1,76 +1,134 @@
-"""The `?` help screen: every key binding of every screen and widget, read from the classes
-themselves so that it cannot fall out of date."""
+"""The `?` help screen: the keys that work where the user is, read from the live bindings.
+
+It is built from the screen underneath (`HelpScreen.for_screen`): first the focused pane's
+keys, then that screen's, then the keys that work everywhere, each key once.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import ClassVar
 
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.app import App, ComposeResult
+from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Static
 
 INTRO = (
     "plandesk browses the plans of one database. Highlight a plan in the tree to see its "
     "details; press 2 for its profile snapshot and drift. Type / to filter, ctrl+p to jump "
-    "to a plan by id or name. On the Decisions tab (4), r reverts to the highlighted decision "
-    "and a appends a corrective one, after a preview."
+    "to a plan by id or name. On the Decisions tab (4), r reverts the highlighted decision "
+    "and every later one, and a appends a corrective decision after it, each after a preview."
 )
 
-
-def _sections() -> list[tuple[str, type[DOMNode], tuple[Binding, ...]]]:
-    from tui.app import PlandeskApp
-    from tui.screens.correction import CorrectionModal
-    from tui.screens.error import ErrorScreen
-    from tui.screens.migration import MigrationScreen
-    from tui.screens.plans import PlansScreen
-    from tui.widgets.plan_detail import PlanDetailPane
-    from tui.widgets.plan_tree import PlanTree
-
-    return [
-        ("Everywhere", PlandeskApp, _own(Screen)),
-        ("Plans screen", PlansScreen, ()),
-        ("Plan tree", PlanTree, ()),
-        ("Detail pane", PlanDetailPane, ()),
-        ("Tables (decisions, corrections, inputs)", DataTable, ()),
-        ("Filter box", Input, ()),
-        ("Correction dialog", CorrectionModal, ()),
-        ("Migration screen", MigrationScreen, ()),
-        ("Error screen", ErrorScreen, ()),
-        ("This help", HelpScreen, ()),
-    ]
+# Keys with a modifier that Textual's own widgets declare are generic editing and scrolling
+# keys (ctrl+shift+left, ctrl+pageup…); these few are worth knowing all the same.
+KEPT_TEXTUAL_MODIFIED_KEYS = frozenset({"shift+tab"})
 
 
-def _own(node_class: type[DOMNode]) -> tuple[Binding, ...]:
-    return tuple(Binding.make_bindings(node_class.__dict__.get("BINDINGS", [])))
+@dataclass(frozen=True)
+class HelpSection:
+    title: str
+    rows: tuple[tuple[str, str], ...]  # (keys, what they do)
 
 
-def binding_rows(
-    node_class: type[DOMNode], extra: tuple[Binding, ...] = ()
-) -> list[tuple[str, str]]:
-    """(keys, description) for each action bound on `node_class`, keys of one action joined.
+def _declared_by_textual(node: DOMNode) -> set[tuple[str, str]]:
+    """(key, action) of the bindings that only Textual's own classes declare on `node`."""
+    ours: set[tuple[str, str]] = set()
+    theirs: set[tuple[str, str]] = set()
+    for cls in type(node).__mro__:
+        declared = cls.__dict__.get("BINDINGS")
+        if not declared:
+            continue
+        target = theirs if cls.__module__.startswith("textual") else ours
+        target.update((b.key, b.action) for b in Binding.make_bindings(declared))
+    return theirs - ours
 
-    Screens list only their own bindings (what every screen has is under "Everywhere");
-    widgets list everything they inherit, scrolling included.
-    """
-    if issubclass(node_class, Screen):
-        bindings: tuple[Binding, ...] = _own(node_class)
-    else:
-        merged = node_class._merge_bindings()
-        bindings = tuple(b for bs in merged.key_to_bindings.values() for b in bs)
-    by_action: dict[tuple[str, str], list[str]] = {}
-    for binding in (*extra, *bindings):
+
+def _generic(key: str, binding: Binding, textual_keys: set[tuple[str, str]]) -> bool:
+    return (
+        (key, binding.action) in textual_keys
+        and "+" in key
+        and key not in KEPT_TEXTUAL_MODIFIED_KEYS
+    )
+
+
+def _words(node: DOMNode) -> str:
+    """'PlanTree' -> 'Plan tree', 'PlansScreen' -> 'Plans screen'."""
+    words = re.findall(r"[A-Z][a-z0-9]*", type(node).__name__)
+    text = " ".join(words) or type(node).__name__
+    return text[:1] + text[1:].lower()
+
+
+def _pane_title(screen: Screen[object]) -> str:
+    focused = screen.focused
+    if focused is None:
+        return "Focused pane"
+    for node in focused.ancestors_with_self:
+        if node is screen:
+            break
+        title = getattr(node, "border_title", None)
+        if title:
+            return f"This pane: {title}"
+    return f"This pane: {_words(focused)}"
+
+
+def sections_for(screen: Screen[object]) -> list[HelpSection]:
+    """The keys that work on `screen` now: focused pane, the screen, then everywhere."""
+    app = screen.app
+    pane: dict[tuple[str, str], list[str]] = {}
+    own: dict[tuple[str, str], list[str]] = {}
+    everywhere: dict[tuple[str, str], list[str]] = {}
+    textual_keys: dict[int, set[tuple[str, str]]] = {}
+    active: dict[str, ActiveBinding] = screen.active_bindings
+    for key, (node, binding, enabled, tooltip) in active.items():
         if binding.system or not binding.description:
             continue
-        # The footer's word is short; a tooltip, where there is one, says it in full.
-        keys = by_action.setdefault((binding.action, binding.tooltip or binding.description), [])
-        shown = binding.key_display or binding.key
+        if id(node) not in textual_keys:
+            textual_keys[id(node)] = _declared_by_textual(node)
+        if _generic(key, binding, textual_keys[id(node)]):
+            continue
+        if isinstance(node, App):
+            section = everywhere
+        elif isinstance(node, Screen):
+            section = own
+        else:
+            section = pane
+        description = tooltip or binding.tooltip or binding.description
+        if not enabled:
+            description += " (not available now)"
+        keys = section.setdefault((binding.action, description), [])
+        shown = app.get_key_display(binding) if binding.key_display else key
         if shown not in keys:
             keys.append(shown)
-    return [(", ".join(keys), description) for (_, description), keys in by_action.items()]
+    # The screen's keys that do nothing right now (r/a away from the Decisions tab) are still
+    # the screen's keys: listed, and marked, so that help teaches them.
+    textual_keys.setdefault(id(screen), _declared_by_textual(screen))
+    for key, bindings in screen._bindings.key_to_bindings.items():
+        for binding in bindings:
+            if key in active or binding.system or not binding.description:
+                continue
+            if _generic(key, binding, textual_keys[id(screen)]):
+                continue
+            description = f"{binding.tooltip or binding.description} (not available now)"
+            keys = own.setdefault((binding.action, description), [])
+            shown = app.get_key_display(binding) if binding.key_display else key
+            if shown not in keys:
+                keys.append(shown)
+    found = [
+        HelpSection(_pane_title(screen), _rows(pane)),
+        HelpSection(_words(screen), _rows(own)),
+        HelpSection("Everywhere", _rows(everywhere)),
+    ]
+    return [section for section in found if section.rows]
+
+
+def _rows(section: dict[tuple[str, str], list[str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((", ".join(keys), description) for (_, description), keys in section.items())
 
 
 class HelpScreen(ModalScreen[None]):
@@ -78,20 +136,27 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,question_mark,q", "dismiss", "Close help", key_display="esc"),
     ]
 
+    def __init__(self, sections: list[HelpSection]) -> None:
+        super().__init__()
+        self.sections = sections
+
+    @classmethod
+    def for_screen(cls, screen: Screen[object]) -> HelpScreen:
+        return cls(sections_for(screen))
+
     def compose(self) -> ComposeResult:
         with Vertical(id="help-dialog"):
             yield Static(Content.styled("plandesk — keys", "bold"), id="help-title")
             with VerticalScroll(id="help-body"):
                 yield Static(Content(INTRO), id="help-intro")
-                for title, node_class, extra in _sections():
-                    yield Static(Content.styled(title, "bold $text-primary"),
+                for section in self.sections:
+                    yield Static(Content.styled(section.title, "bold $text-primary"),
                                  classes="help-section")
-                    rows = binding_rows(node_class, extra)
-                    width = max(len(keys) for keys, _ in rows) + 2
+                    width = max(len(keys) for keys, _ in section.rows) + 2
                     yield Static(
                         Content("\n").join(
                             Content.assemble((keys.ljust(width), "bold $text-accent"), description)
-                            for keys, description in rows
+                            for keys, description in section.rows
                         ),
                         classes="help-table",
                     )

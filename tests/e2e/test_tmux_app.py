@@ -1,0 +1,110 @@
+"""End to end in tmux: quitting the real `plandesk` mid-migration, and keys after help on the
+Decisions table (issue 8's defects 2 and 5)."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from test_tmux import PLANDESK, app_on_demo, tmux, wait_for, wait_until_gone
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+# enough legacy plans that revision 0003 runs for seconds: time to ask and answer mid-way
+MIGRATING_PLANS = 150_000
+
+
+@contextmanager
+def app_on(tmp_path: Path, database: str) -> Iterator[str]:
+    """The real console script on `database` (in tmp_path) in a 120x40 tmux session."""
+    session = f"plandesk-e2e-{uuid.uuid4().hex[:8]}"
+    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", "-c", str(tmp_path),
+         "-e", "TEXTUAL_ANIMATIONS=none",
+         f"env -u COLUMNS -u LINES {PLANDESK} --db {database}; echo plandesk-exited-$?; "
+         "sleep 30")
+    try:
+        tmux("set-option", "-t", session, "window-size", "manual")
+        tmux("resize-window", "-t", session, "-x", "120", "-y", "40")
+        yield session
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_quit_mid_migration_stops_at_a_whole_revision_with_status_1(tmp_path: Path) -> None:
+    subprocess.run([str(PLANDESK), "seed", str(tmp_path / "legacy.db"), "--plans",
+                    str(MIGRATING_PLANS), "--max-depth", "6", "--revision", "0002"],
+                   check=True, capture_output=True)
+    with app_on(tmp_path, "legacy.db") as session:
+        wait_for(session, "This database needs to be migrated")
+        tmux("send-keys", "-t", session, "Enter")
+        wait_for(session, "Migrating 2 revisions")
+        tmux("send-keys", "-t", session, "q")
+        wait_for(session, "Stop the migration?")
+        tmux("send-keys", "-t", session, "s")
+        screen = wait_for(session, "plandesk-exited-", timeout=120)
+        assert "plandesk-exited-1" in screen
+        flat = " ".join(screen.split())
+        assert "migration stopped" in flat and "is at revision 0003" in flat, screen
+        assert "0004 not applied" in flat
+
+    connection = sqlite3.connect(tmp_path / "legacy.db")
+    try:
+        (revision,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        (plans,) = connection.execute("SELECT count(*) FROM plans").fetchone()
+        (unsnapshotted,) = connection.execute(
+            "SELECT count(*) FROM plans WHERE effective_profile_snapshot IS NULL").fetchone()
+        tables = {row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        connection.close()
+    assert revision == "0003"
+    assert plans == MIGRATING_PLANS and unsnapshotted == 0
+    assert "correction_attempts" not in tables  # 0004 never started
+
+
+@pytest.mark.xfail(strict=True, reason="fixed by trust-plans")
+def test_keys_work_after_help_over_the_decisions_table(tmp_path: Path) -> None:
+    """Decisions table focused -> 5 -> 4 -> ? -> escape; then q, ?, 2 and / still act."""
+    with app_on_demo(tmp_path) as session:
+        wait_for(session, "billing/migrate-invoices")
+        tmux("send-keys", "-t", session, "4")
+        wait_for(session, "Keep the monolith writable")
+        # focus moves draw nothing this test can wait for; give each a moment, as a user would
+        tmux("send-keys", "-t", session, "Tab")
+        time.sleep(0.5)
+        tmux("send-keys", "-t", session, "Tab")
+        time.sleep(0.5)
+        tmux("send-keys", "-t", session, "5")
+        wait_for(session, "none yet")
+        tmux("send-keys", "-t", session, "4")
+        wait_for(session, "Keep the monolith writable")
+        tmux("send-keys", "-t", session, "?")
+        wait_for(session, "plandesk — keys")
+        tmux("send-keys", "-t", session, "Escape")
+        wait_until_gone(session, "plandesk — keys")
+        # ? still opens help
+        tmux("send-keys", "-t", session, "?")
+        wait_for(session, "plandesk — keys")
+        tmux("send-keys", "-t", session, "Escape")
+        wait_until_gone(session, "plandesk — keys")
+        # 2 still switches to the snapshot tab
+        tmux("send-keys", "-t", session, "2")
+        wait_for(session, "Effective profile snapshot")
+        # / still opens an empty filter box (nothing typed earlier went into it)
+        tmux("send-keys", "-t", session, "/")
+        screen = wait_for(session, "filter: text phase:execute")
+        assert "?2" not in screen and "q/" not in screen
+        tmux("send-keys", "-t", session, "Escape")
+        wait_until_gone(session, "filter: text phase:execute")
+        tmux("send-keys", "-t", session, "q")
+        wait_for(session, "plandesk-exited-0")

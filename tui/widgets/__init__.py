@@ -1,0 +1,1 @@
+"""Widgets the screens are built from; they never import a screen or the App."""
