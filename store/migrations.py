@@ -225,27 +225,39 @@ def backup_sqlite(url: str, destination: Path | None = None) -> Path:
                 f"{needed / 2**20:.1f} MiB and {free / 2**20:.1f} MiB are free. Free some "
                 "space, or go on without a backup."
             )
-        source = sqlite3.connect(
+        writer = sqlite3.connect(
             f"file:{quote(str(path))}?mode=rw", uri=True, isolation_level=None,
             timeout=db.BUSY_TIMEOUT_MS / 1000,
         )
         try:
-            # The lock first: no full copy of a database we would then refuse to migrate.
-            source.execute("BEGIN IMMEDIATE")
+            # The write lock first: no full copy of a database we would then refuse to
+            # migrate, and no one can change it while it is copied. SQLite will not back up
+            # through the connection holding the lock, so the pages are read by another one.
+            writer.execute("BEGIN IMMEDIATE")
             try:
-                target = sqlite3.connect(destination)
-                try:
-                    source.backup(target)
-                finally:
-                    target.close()
-            except BaseException:
-                remove_sqlite_files(destination)
-                raise
+                _copy_database(path, destination)
             finally:
-                source.execute("ROLLBACK")
+                writer.execute("ROLLBACK")
+        finally:
+            writer.close()
+    return destination
+
+
+def _copy_database(path: Path, destination: Path) -> None:
+    """SQLite's online backup of `path` into a new file; a failed copy is removed entirely."""
+    try:
+        source = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+        try:
+            target = sqlite3.connect(destination)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
         finally:
             source.close()
-    return destination
+    except BaseException:
+        remove_sqlite_files(destination)
+        raise
 
 
 def _check_foreign_keys(connection: sa.Connection) -> None:
