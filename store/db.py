@@ -26,7 +26,8 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 # Opening a WAL database creates its 32 KiB shared-memory file even to read; below this much
 # free space that fails half-way and leaves a stub behind, so we refuse before trying.
 MIN_FREE_BYTES_TO_OPEN = 64 * 1024
-SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+# SQLAlchemy 2.1 connects plain postgresql:// URLs through psycopg 3 too
+SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
 SUPPORTED_URLS = (
     "a file path, sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
 )
@@ -382,8 +383,11 @@ def translate_error(exc: BaseException, url: str) -> StoreError | None:
         return ReadOnlyDatabaseError(f"{where} is read-only; plandesk needs to write to it.")
     if "unable to open database" in text:
         return DatabaseMissingError(f"{where} cannot be opened.")
-    if "connection refused" in text or "could not connect" in text or "connection failed" in text:
-        return StoreError(f"Cannot connect to {where}: {exc}")
+    if any(sign in text for sign in ("connection refused", "could not connect",
+                                     "connection failed", "failed to resolve host")):
+        # the driver's own first line (host, port, the server's reason); never the URL
+        reason = str(original).strip().splitlines()[0] if str(original).strip() else ""
+        return StoreError(f"Cannot connect to {where}: {reason}")
     return None
 
 

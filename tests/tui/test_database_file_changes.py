@@ -74,7 +74,7 @@ async def test_deleted_file_stops_the_app_and_quitting_creates_nothing(
         await settle(pilot)
         assert isinstance(app.screen, PlansScreen)
         path.unlink()
-        screen = await wait_for_error_screen(pilot)
+        await wait_for_error_screen(pilot)
         assert "was deleted or moved away" in screen_text(app)
         await pilot.press("q")
     assert app.return_code == 1
