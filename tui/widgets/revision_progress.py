@@ -48,3 +48,5 @@ class RevisionProgress(Horizontal):
     def failed(self) -> None:
         self.remove_class("-running")
         self.add_class("-failed")
+        # the revision was rolled back: a full bar would claim it was applied
+        self.bar.update(total=1, progress=0)
