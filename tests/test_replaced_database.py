@@ -145,3 +145,16 @@ def test_migration_refuses_the_next_revision_on_a_replaced_file(tmp_path):
         migrations.upgrade(url, progress=replace_after_first_revision)
     assert sha256(path) == before
     assert migrations.inspect_database(url).current == "0002"
+
+
+def test_file_replaced_inside_a_transaction_is_refused_at_commit(demo, tmp_path):
+    engine = create_db_engine(database_url(demo))
+    replacement = tmp_path / "other.db"
+    before_dump = table_dump(replacement)
+    try:
+        with pytest.raises(DatabaseReplacedError), engine.begin() as connection:
+            connection.execute(sa.text("UPDATE decisions SET title = 'half way'"))
+            os.replace(replacement, demo)
+    finally:
+        engine.dispose()
+    assert table_dump(demo) == before_dump
