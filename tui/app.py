@@ -88,9 +88,18 @@ class PlandeskApp(App[None]):
 
     def on_mount(self) -> None:
         self.open_database()
-        self.file_check = self.set_interval(self.FILE_CHECK_SECONDS, self.check_database_file)
+        self.file_check = self.set_interval(self.FILE_CHECK_SECONDS, self._start_file_check)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="file-check",
+    def _start_file_check(self) -> None:
+        # one check at a time, none before the database is open: a slow stat is skipped,
+        # never cancelled (tests and the user wait on workers that finish)
+        if self.engine is None or any(
+            w.group == "file-check" and not w.is_finished for w in self.workers
+        ):
+            return
+        self.check_database_file()
+
+    @work(thread=True, exit_on_error=False, group="file-check",
           description="Checking the database file")
     def check_database_file(self) -> None:
         """Writes are refused by the store anyway; this tells the user before they try one."""

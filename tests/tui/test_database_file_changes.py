@@ -33,6 +33,7 @@ async def wait_for_error_screen(pilot: Pilot[None]) -> ErrorScreen:
     """The file check runs on a timer; wait (bounded) until its screen is up."""
     for _ in range(200):
         if isinstance(pilot.app.screen, ErrorScreen):
+            await settle(pilot)  # let it mount before reading it or pressing keys
             return pilot.app.screen
         await pilot.pause(0.05)
     raise AssertionError(f"no error screen; the screen is {pilot.app.screen!r}")
