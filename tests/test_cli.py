@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from conftest import pg_admin_url
 from sqlalchemy.engine import make_url
 
 from store import migrations
@@ -207,23 +206,27 @@ def test_seed_and_demo_refuse_an_unsupported_url(url):
 
 
 @pytest.fixture
-def pg_url_with_password() -> Iterator[tuple[str, str]]:
+def pg_url_with_password(pg_url) -> Iterator[tuple[str, str]]:
     """A fresh PostgreSQL database owned by a role with a password of its own."""
-    admin = pg_admin_url()
-    if admin is None:
-        pytest.skip("PostgreSQL not configured (set $PLANDESK_TEST_PG_URL)")
     tag = uuid.uuid4().hex[:10]
-    role, password, name = f"plandesk_pw_{tag}", f"Pw-{tag}-SeCrEt", f"plandesk_pw_{tag}"
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    role, password = f"plandesk_pw_{tag}", f"Pw-{tag}-SeCrEt"
+    name = make_url(pg_url).database
+    engine = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.exec_driver_sql(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'")
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}" OWNER "{role}"')
+        connection.exec_driver_sql(f'ALTER DATABASE "{name}" OWNER TO "{role}"')
+        connection.exec_driver_sql(f'ALTER SCHEMA public OWNER TO "{role}"')
+    engine.dispose()
     try:
-        url = make_url(admin).set(username=role, password=password, database=name)
+        url = make_url(pg_url).set(username=role, password=password)
         yield url.render_as_string(hide_password=False), password
     finally:
+        engine = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
         with engine.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.exec_driver_sql(f'SELECT pg_terminate_backend(pid) FROM pg_stat_activity '
+                                       f"WHERE usename = '{role}'")
+            connection.exec_driver_sql(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
+            connection.exec_driver_sql(f'DROP OWNED BY "{role}"')
             connection.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
         engine.dispose()
 
