@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import sqlite3
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import platformdirs
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine import Engine as Engine  # re-exported: tui names the type from store
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 BUSY_TIMEOUT_MS = 5000
 MIGRATION_CACHE_KIB = 512 * 1024
 SQLITE_MAGIC = b"SQLite format 3\x00"
+# Opening a WAL database creates its 32 KiB shared-memory file even to read; below this much
+# free space that fails half-way and leaves a stub behind, so we refuse before trying.
+MIN_FREE_BYTES_TO_OPEN = 64 * 1024
+# SQLAlchemy 2.1 connects plain postgresql:// URLs through psycopg 3 too
+SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+SUPPORTED_URLS = (
+    "a file path, sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
+)
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 """Opens a session that commits on success (``session_scope`` bound to an engine)."""
@@ -54,6 +67,18 @@ class UnversionedDatabaseError(StoreError):
     title = "Unknown database"
 
 
+class UnsupportedDatabaseError(StoreError):
+    title = "Unsupported database URL"
+
+
+class DiskFullError(StoreError):
+    title = "Disk full"
+
+
+class DatabaseReplacedError(StoreError):
+    title = "Database file replaced or deleted"
+
+
 def default_database_path() -> Path:
     return Path(platformdirs.user_data_dir("plandesk", appauthor=False)) / "plandesk.db"
 
@@ -68,10 +93,31 @@ def database_url(target: str | os.PathLike[str] | None = None) -> str:
     return "sqlite:///" + str(Path(text).expanduser().resolve())
 
 
+def _parsed(url: str) -> URL | None:
+    try:
+        return make_url(url)
+    except sa.exc.ArgumentError:
+        return None
+
+
+def check_supported_url(url: str) -> None:
+    """Refuse, before any driver is loaded, a URL whose backend plandesk does not ship."""
+    parsed = _parsed(url)
+    if parsed is None:
+        raise UnsupportedDatabaseError(
+            f"{display_name(url)} is not a database URL plandesk understands; use {SUPPORTED_URLS}."
+        )
+    if parsed.drivername not in SUPPORTED_DRIVERS:
+        raise UnsupportedDatabaseError(
+            f"{parsed.drivername}:// databases are not supported; plandesk supports SQLite and "
+            f"PostgreSQL (through psycopg 3): use {SUPPORTED_URLS}."
+        )
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file behind a SQLite URL, or None for other backends and in-memory databases."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
+    parsed = _parsed(url)
+    if parsed is None or parsed.get_backend_name() != "sqlite":
         return None
     if not parsed.database or parsed.database == ":memory:":
         return None
@@ -79,10 +125,123 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def display_name(url: str) -> str:
+    """Where the database is, for messages: a path, or the URL with its password masked."""
     path = sqlite_path(url)
     if path is not None:
         return str(path)
-    return make_url(url).render_as_string(hide_password=True)
+    parsed = _parsed(url)
+    if parsed is None:
+        # unparsable: still never show what may be a password between "://" and "@"
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://***@{rest.rpartition('@')[2]}" if "@" in rest else url
+    return parsed.render_as_string(hide_password=True)
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """Which file a path named at one moment: a rename or delete-and-recreate changes it."""
+
+    device: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileIdentity | None:
+        try:
+            status = path.stat()
+        except FileNotFoundError:
+            return None
+        return cls(status.st_dev, status.st_ino)
+
+
+class DatabaseIdentity:
+    """The SQLite file an engine opened, so that a write never lands in a replaced one.
+
+    SQLite keeps writing to the file it opened (and finds its -wal by name), so if the path
+    now names another file, or none, every write is refused instead.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.opened = FileIdentity.of(path)
+
+    def capture_if_new(self) -> None:
+        """A database this engine created: remember it once SQLite has made the file."""
+        if self.opened is None:
+            self.opened = FileIdentity.of(self.path)
+
+    def check(self) -> None:
+        if self.opened is None:
+            return
+        now = FileIdentity.of(self.path)
+        if now is None:
+            raise DatabaseReplacedError(
+                f"{self.path} was deleted or moved away while plandesk had it open. plandesk "
+                "stopped writing to it so that nothing is lost in a file no one can see."
+            )
+        if now != self.opened:
+            raise DatabaseReplacedError(
+                f"{self.path} was replaced by another file while plandesk had it open. "
+                "plandesk stopped writing so that the new file is not damaged."
+            )
+
+
+_identities: weakref.WeakKeyDictionary[Engine, DatabaseIdentity] = weakref.WeakKeyDictionary()
+
+
+def check_database_file(engine: Engine) -> None:
+    """Raise DatabaseReplacedError if the engine's SQLite file is no longer at its path."""
+    identity = _identities.get(engine)
+    if identity is not None:
+        identity.check()
+
+
+def _watch_identity(engine: Engine, path: Path) -> None:
+    identity = DatabaseIdentity(path)
+    _identities[engine] = identity
+
+    @event.listens_for(engine, "do_connect")
+    def _open_only_that_file(
+        _dialect: object, _record: object, cargs: list[Any], cparams: dict[str, Any]
+    ) -> None:
+        identity.check()
+        if identity.opened is not None:
+            # mode=rw: SQLite must never create an empty database where the file was deleted
+            cargs[0] = f"file:{quote(str(path))}?mode=rw"
+            cparams["uri"] = True
+
+    @event.listens_for(engine, "connect")
+    def _remember_created(_dbapi_connection: object, _record: object) -> None:
+        identity.capture_if_new()
+
+    @event.listens_for(engine, "begin")
+    def _check_before_begin(_connection: sa.Connection) -> None:
+        identity.check()
+
+    @event.listens_for(engine, "commit")
+    def _check_before_commit(_connection: sa.Connection) -> None:
+        identity.check()
+
+    @event.listens_for(engine, "checkout")
+    def _count_changes(dbapi_connection: Any, record: Any, _proxy: object) -> None:
+        record.info["changes_at_checkout"] = dbapi_connection.total_changes
+
+    @event.listens_for(engine, "checkin")
+    def _empty_wal_after_writes(dbapi_connection: Any, record: Any) -> None:
+        # SQLite finds the -wal by name: frames left in it would be applied to whatever file
+        # is put at this path next. Emptying it after each write leaves nothing to adopt.
+        if dbapi_connection is None:
+            return
+        if dbapi_connection.total_changes == record.info.get("changes_at_checkout"):
+            return
+        try:
+            identity.check()
+            dbapi_connection.execute("PRAGMA busy_timeout = 0")  # best effort, never a stall
+            try:
+                dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                dbapi_connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        except (StoreError, sqlite3.Error):
+            pass  # readers in the way or the file is gone: the identity checks still hold
 
 
 def _sqlite_connect_listener(*, foreign_keys: bool, read_only: bool, manual_begin: bool) -> Any:
@@ -115,6 +274,7 @@ def create_db_engine(
     `transactional_ddl` applies SQLAlchemy's pysqlite recipe (we emit BEGIN ourselves) so that
     DDL takes part in the transaction and a failed migration leaves nothing behind.
     """
+    check_supported_url(url)
     path = sqlite_path(url)
     if path is None:
         if make_url(url).get_backend_name() == "sqlite":
@@ -127,6 +287,8 @@ def create_db_engine(
         )
     else:
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool if transactional_ddl else None)
+        # registered first, so that it runs before the BEGIN IMMEDIATE listener below
+        _watch_identity(engine, path)
     event.listen(
         engine,
         "connect",
@@ -159,8 +321,28 @@ def check_sqlite_file(path: Path) -> None:
 
 def remove_sqlite_files(path: Path) -> None:
     """Delete a SQLite database we just created, with its WAL and shared-memory files."""
-    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        leftover.unlink(missing_ok=True)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+def disk_full_message(where: str) -> str:
+    return f"The disk holding {where} is full. Free some space there and try again."
+
+
+def check_room_to_open(path: Path) -> None:
+    """Refuse to open a WAL database on a full disk before SQLite leaves a stub -shm file."""
+    if path.with_name(path.name + "-shm").exists():
+        return
+    if shutil.disk_usage(path.parent).free < MIN_FREE_BYTES_TO_OPEN:
+        raise DiskFullError(disk_full_message(str(path)) + " Nothing was read or written.")
+
+
+def _disk_is_full(url: str) -> bool:
+    path = sqlite_path(url)
+    try:
+        return path is not None and shutil.disk_usage(path.parent).free < MIN_FREE_BYTES_TO_OPEN
+    except OSError:
+        return False
 
 
 def check_writable(path: Path) -> None:
@@ -174,8 +356,24 @@ def check_writable(path: Path) -> None:
 
 def translate_error(exc: BaseException, url: str) -> StoreError | None:
     """A clear StoreError for a low-level driver error we recognise, else None."""
-    text = str(getattr(exc, "orig", None) or exc).lower()
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).lower()
     where = display_name(url)
+    if isinstance(original, OSError) and original.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(disk_full_message(where))
+    if (
+        "database or disk is full" in text
+        or "no space left on device" in text
+        or "could not extend file" in text
+        or getattr(original, "sqlite_errorname", "") == "SQLITE_FULL"
+    ):
+        return DiskFullError(disk_full_message(where))
+    if "disk i/o error" in text:
+        # SQLite reports a full disk while growing its shared-memory file as an I/O error
+        if _disk_is_full(url):
+            return DiskFullError(disk_full_message(where))
+        return StoreError(f"The disk reported an I/O error on {where}; check the disk and "
+                          "its free space, then try again.")
     if "database is locked" in text or "database table is locked" in text:
         return DatabaseLockedError(
             f"{where} is locked by another program; close it or try again in a moment."
@@ -186,8 +384,11 @@ def translate_error(exc: BaseException, url: str) -> StoreError | None:
         return ReadOnlyDatabaseError(f"{where} is read-only; plandesk needs to write to it.")
     if "unable to open database" in text:
         return DatabaseMissingError(f"{where} cannot be opened.")
-    if "connection refused" in text or "could not connect" in text or "connection failed" in text:
-        return StoreError(f"Cannot connect to {where}: {exc}")
+    if any(sign in text for sign in ("connection refused", "could not connect",
+                                     "connection failed", "failed to resolve host")):
+        # the driver's own first line (host, port, the server's reason); never the URL
+        reason = str(original).strip().splitlines()[0] if str(original).strip() else ""
+        return StoreError(f"Cannot connect to {where}: {reason}")
     return None
 
 
@@ -207,7 +408,7 @@ def translated_errors(url: str) -> Iterator[None]:
         yield
     except StoreError:
         raise
-    except (sa.exc.DBAPIError, sqlite3.Error) as exc:
+    except (sa.exc.DBAPIError, sqlite3.Error, OSError) as exc:
         clear = translate_error(exc, url)
         if clear is None:
             raise

@@ -9,12 +9,14 @@ revision it had before that step.
 from __future__ import annotations
 
 import functools
+import shutil
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from alembic import command
@@ -23,14 +25,18 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+from store import db
 from store.db import (
     DatabaseAheadError,
+    DiskFullError,
     StoreError,
     UnversionedDatabaseError,
+    check_room_to_open,
     check_sqlite_file,
     check_writable,
     create_db_engine,
     display_name,
+    remove_sqlite_files,
     sqlite_path,
     translated_errors,
 )
@@ -183,6 +189,7 @@ def inspect_database(url: str, *, must_exist: bool = True) -> MigrationStatus:
                 url, None, head_revision(), _steps_between(None, head_revision())
             )
         check_sqlite_file(path)
+        check_room_to_open(path)
     engine = create_db_engine(url, read_only=True)
     try:
         with translated_errors(url), engine.connect() as connection:
@@ -194,23 +201,63 @@ def inspect_database(url: str, *, must_exist: bool = True) -> MigrationStatus:
 
 
 def backup_sqlite(url: str, destination: Path | None = None) -> Path:
-    """A consistent copy of a SQLite database made with SQLite's online backup API."""
+    """A consistent copy of a SQLite database made with SQLite's online backup API.
+
+    The copy is taken under the database's write lock, so a database another program is
+    writing to is refused before anything is copied; a failed copy is removed entirely.
+    """
     path = sqlite_path(url)
     if path is None:
         raise StoreError("Backups are made for SQLite databases only.")
     if destination is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         destination = path.with_name(f"{path.stem}.backup-{stamp}{path.suffix or '.db'}")
-    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        target = sqlite3.connect(destination)
+    if destination.exists():
+        raise StoreError(f"{destination} already exists; plandesk will not overwrite it.")
+    with translated_errors(url):
+        needed = sum(
+            p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists()
+        )
+        free = shutil.disk_usage(destination.parent).free
+        if free < needed + db.MIN_FREE_BYTES_TO_OPEN:
+            raise DiskFullError(
+                f"Not enough free space for a backup of {path}: it needs about "
+                f"{needed / 2**20:.1f} MiB and {free / 2**20:.1f} MiB are free. Free some "
+                "space, or go on without a backup."
+            )
+        writer = sqlite3.connect(
+            f"file:{quote(str(path))}?mode=rw", uri=True, isolation_level=None,
+            timeout=db.BUSY_TIMEOUT_MS / 1000,
+        )
         try:
-            source.backup(target)
+            # The write lock first: no full copy of a database we would then refuse to
+            # migrate, and no one can change it while it is copied. SQLite will not back up
+            # through the connection holding the lock, so the pages are read by another one.
+            writer.execute("BEGIN IMMEDIATE")
+            try:
+                _copy_database(path, destination)
+            finally:
+                writer.execute("ROLLBACK")
         finally:
-            target.close()
-    finally:
-        source.close()
+            writer.close()
     return destination
+
+
+def _copy_database(path: Path, destination: Path) -> None:
+    """SQLite's online backup of `path` into a new file; a failed copy is removed entirely."""
+    try:
+        source = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+        try:
+            target = sqlite3.connect(destination)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+        finally:
+            source.close()
+    except BaseException:
+        remove_sqlite_files(destination)
+        raise
 
 
 def _check_foreign_keys(connection: sa.Connection) -> None:

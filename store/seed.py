@@ -19,6 +19,7 @@ from store import migrations
 from store.db import (
     StoreError,
     create_db_engine,
+    display_name,
     remove_sqlite_files,
     sqlite_path,
     translated_errors,
@@ -242,5 +243,5 @@ def seed_database(
     depth = max(p.depth for p in plans) + 1
     return (
         f"wrote {plan_count:,} plans (max depth {depth}, revision {target}"
-        f"{', legacy damage' if legacy else ''}) to {url}"
+        f"{', legacy damage' if legacy else ''}) to {display_name(url)}"
     )

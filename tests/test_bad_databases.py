@@ -150,3 +150,36 @@ def test_backup_is_taken_before_upgrading(legacy_file):
     assert copy.execute("SELECT description FROM plans").fetchone() == ("kept",)
     copy.close()
     assert migrations.inspect_database(url).current == "0004"
+
+
+@pytest.fixture
+def wal_legacy_file(tmp_path) -> Path:
+    """A database at 0002 in WAL mode: readers pass a writer's lock, so only a write sees it."""
+    path = tmp_path / "old.db"
+    migrations.upgrade(database_url(path), "0002")
+    return path
+
+
+def test_backup_checks_the_lock_before_copying(wal_legacy_file, monkeypatch):
+    monkeypatch.setattr(store_db, "BUSY_TIMEOUT_MS", 100)
+    holder = sqlite3.connect(wal_legacy_file, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO actions (namespaced_name, namespace, name, description, "
+                   "created_at, updated_at) VALUES ('a/b', 'a', 'b', 'd', 'x', 'x')")
+    try:
+        before = {p.name for p in wal_legacy_file.parent.iterdir()}
+        result = CliRunner().invoke(main, ["db", "upgrade", "--backup", "--db",
+                                           str(wal_legacy_file)])
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit)
+        assert result.stderr.strip().splitlines() == [
+            f"plandesk: {wal_legacy_file} is locked by another program; close it or try again "
+            "in a moment."
+        ]
+        with pytest.raises(DatabaseLockedError):
+            migrations.backup_sqlite(database_url(wal_legacy_file))
+        assert {p.name for p in wal_legacy_file.parent.iterdir()} == before  # no backup
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert migrations.inspect_database(database_url(wal_legacy_file)).current == "0002"

@@ -7,9 +7,14 @@ import sqlite3
 import subprocess
 import sys
 import sysconfig
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
+from sqlalchemy.engine import make_url
 
 from store import migrations
 from store.db import database_url
@@ -167,3 +172,99 @@ def test_installed_wheel_migrates_outside_the_repo(tmp_path):
         check=True,
     ).stdout
     assert where.strip().startswith(str(site))
+
+
+def assert_one_clear_line(result, *words: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("plandesk: "), result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+UNSUPPORTED = [
+    "foo://bar/baz",
+    "mysql://ann:hunter2secret@db.internal/plans",
+    "postgresql+psycopg2://ann:hunter2secret@db.internal/plans",  # not shipped
+]
+
+
+@pytest.mark.parametrize("url", UNSUPPORTED)
+@pytest.mark.parametrize("command", [
+    ["db", "current"], ["db", "upgrade"], ["db", "upgrade", "--backup"],
+    ["db", "downgrade", "0001"],
+    ["correct", "01J0000000000000000000000A", "01J0000000000000000000000B", "--mode",
+     "append", "--guidance", "Retry."],
+])
+def test_unsupported_url_names_the_supported_schemes(url, command):
+    result = run(*command, "--db", url)
+    assert_one_clear_line(result, "not supported", "sqlite:///PATH", "postgresql+psycopg://")
+    assert "hunter2secret" not in result.output
+
+
+@pytest.mark.parametrize("url", UNSUPPORTED)
+def test_seed_and_demo_refuse_an_unsupported_url(url):
+    for command in (["seed", url, "--plans", "5", "--max-depth", "2"], ["demo", url]):
+        result = run(*command)
+        assert_one_clear_line(result, "not supported", "postgresql+psycopg://")
+        assert "hunter2secret" not in result.output
+
+
+@pytest.fixture
+def pg_url_with_password(pg_url) -> Iterator[tuple[str, str]]:
+    """A fresh PostgreSQL database owned by a role with a password of its own."""
+    tag = uuid.uuid4().hex[:10]
+    role, password = f"plandesk_pw_{tag}", f"Pw-{tag}-SeCrEt"
+    name = make_url(pg_url).database
+    engine = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'")
+        connection.exec_driver_sql(f'ALTER DATABASE "{name}" OWNER TO "{role}"')
+        connection.exec_driver_sql(f'ALTER SCHEMA public OWNER TO "{role}"')
+    engine.dispose()
+    try:
+        url = make_url(pg_url).set(username=role, password=password)
+        yield url.render_as_string(hide_password=False), password
+    finally:
+        engine = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f'SELECT pg_terminate_backend(pid) FROM pg_stat_activity '
+                                       f"WHERE usename = '{role}'")
+            connection.exec_driver_sql(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
+            connection.exec_driver_sql(f'DROP OWNED BY "{role}"')
+            connection.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
+        engine.dispose()
+
+
+def test_postgresql_password_is_never_printed(pg_url_with_password, tmp_path, monkeypatch):
+    monkeypatch.setenv("PLANDESK_ARTIFACTS", str(tmp_path / "artifacts"))
+    url, password = pg_url_with_password
+    outputs = [
+        run("seed", url, "--plans", "30", "--max-depth", "3"),
+        run("db", "current", "--db", url),
+        run("db", "upgrade", "--db", url),
+        run("seed", url, "--plans", "30", "--max-depth", "3"),  # refused: not empty
+        run("correct", "01J0000000000000000000000A", "01J0000000000000000000000B",
+            "--mode", "append", "--guidance", "Retry.", "--db", url),  # refused: unknown plan
+        run("db", "current", "--db", url.replace(password, "wrong-" + password)),
+    ]
+    assert outputs[0].exit_code == 0, outputs[0].output
+    assert "wrote 30 plans" in outputs[0].output and "***" in outputs[0].output
+    assert outputs[1].exit_code == 0 and "***" in outputs[1].output
+    assert [o.exit_code for o in outputs[3:]] == [1, 1, 1]
+    for result in outputs:
+        assert password not in result.output, result.output
+
+
+@pytest.mark.parametrize("command", [
+    ["db", "current", "--db"], ["db", "upgrade", "--db"], ["db", "downgrade", "0001", "--db"],
+    ["correct", "01J0000000000000000000000A", "01J0000000000000000000000B", "--mode",
+     "append", "--guidance", "Retry.", "--db"],
+    ["seed", "--plans", "5", "--max-depth", "2"],
+])
+def test_unreachable_postgresql_is_one_line_without_the_password(command):
+    url = "postgresql+psycopg://ann:hunter2secret@127.0.0.1:1/plans"
+    result = run(*command, url) if command[0] != "seed" else run("seed", url, *command[1:])
+    assert_one_clear_line(result, "Cannot connect to postgresql+psycopg://ann:***@127.0.0.1:1/plans")
+    assert "hunter2secret" not in result.output

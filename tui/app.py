@@ -29,6 +29,7 @@ from store.db import (
     StoreError,
     archive_root,
     artifacts_root,
+    check_database_file,
     check_writable,
     create_db_engine,
     session_scope,
@@ -44,6 +45,7 @@ from tui.messages import (
     CorrectionsRecovered,
     CorrectionStateChanged,
     DatabaseFailed,
+    DatabaseFileChanged,
     DatabaseOpened,
     MigrationFinished,
     MigrationNeeded,
@@ -89,8 +91,37 @@ class PlandeskApp(App[None]):
     def get_default_screen(self) -> Screen[None]:
         return LoadingScreen(short_location(self.url), creating=self.create_demo)
 
+    # how often the open SQLite file is checked for having been replaced or deleted
+    FILE_CHECK_SECONDS = 2.0
+
     def on_mount(self) -> None:
         self.open_database()
+        self.file_check = self.set_interval(self.FILE_CHECK_SECONDS, self._start_file_check)
+
+    def _start_file_check(self) -> None:
+        # one check at a time, none before the database is open: a slow stat is skipped,
+        # never cancelled (tests and the user wait on workers that finish)
+        if self.engine is None or any(
+            w.group == "file-check" and not w.is_finished for w in self.workers
+        ):
+            return
+        self.check_database_file()
+
+    @work(thread=True, exit_on_error=False, group="file-check",
+          description="Checking the database file")
+    def check_database_file(self) -> None:
+        """Writes are refused by the store anyway; this tells the user before they try one."""
+        if self.engine is None:
+            return
+        try:
+            check_database_file(self.engine)
+        except StoreError as exc:
+            self.post_message(DatabaseFileChanged(exc, self.url))
+
+    def on_database_file_changed(self, message: DatabaseFileChanged) -> None:
+        self.file_check.stop()
+        if not isinstance(self.screen, ErrorScreen):
+            self.push_screen(ErrorScreen(message.error, message.url))
 
     def on_unmount(self) -> None:
         if self.engine is not None:

@@ -6,13 +6,15 @@ Textual is imported only when the app starts, so `plandesk db ...` stays quick.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
 import click
 
 from store import migrations
-from store.db import StoreError, database_url, display_name
+from store.db import StoreError, check_supported_url, database_url, display_name, translated_errors
 
 DB_HELP = "Database file path or SQLAlchemy URL (default: $PLANDESK_DB, then the user data dir)."
 
@@ -20,6 +22,16 @@ DB_HELP = "Database file path or SQLAlchemy URL (default: $PLANDESK_DB, then the
 def fail(message: str) -> NoReturn:
     click.echo(f"plandesk: {message}", err=True)
     sys.exit(1)
+
+
+@contextmanager
+def reported_errors(url: str) -> Iterator[None]:
+    """A StoreError, or a driver error store recognises, becomes one line on stderr and exit 1."""
+    try:
+        with translated_errors(url):
+            yield
+    except StoreError as exc:
+        fail(str(exc))
 
 
 def demo_database_path() -> Path:
@@ -52,7 +64,12 @@ def main(ctx: click.Context, db: str | None, demo: bool) -> None:
 
 
 def _url(ctx: click.Context, db: str | None) -> str:
-    return database_url(db or ctx.obj.get("db"))
+    url = database_url(db or ctx.obj.get("db"))
+    try:
+        check_supported_url(url)
+    except StoreError as exc:
+        fail(str(exc))
+    return url
 
 
 db_option = click.option("--db", "db", metavar="PATH_OR_URL", help=DB_HELP)
@@ -81,10 +98,8 @@ def _print_progress(event: migrations.MigrationProgress) -> None:
 def db_current(ctx: click.Context, db: str | None) -> None:
     """Show the database's revision and what is pending."""
     url = _url(ctx, db)
-    try:
+    with reported_errors(url):
         status = migrations.inspect_database(url)
-    except StoreError as exc:
-        fail(str(exc))
     click.echo(f"database: {display_name(url)}")
     click.echo(f"current:  {status.current or '(empty)'}")
     click.echo(f"head:     {status.head}")
@@ -102,9 +117,23 @@ def db_current(ctx: click.Context, db: str | None) -> None:
 def db_upgrade(ctx: click.Context, db: str | None, target: str, backup: bool) -> None:
     """Apply pending migrations (each revision in its own transaction)."""
     url = _url(ctx, db)
+    started: list[migrations.Revision] = []
+
+    def progress(event: migrations.MigrationProgress) -> None:
+        if event.step == "start":
+            started.append(event.revision)
+        _print_progress(event)
+
     try:
-        status = migrations.upgrade(url, target, progress=_print_progress, backup=backup)
+        with translated_errors(url):
+            status = migrations.upgrade(url, target, progress=progress, backup=backup)
     except StoreError as exc:
+        if started:
+            ids = migrations.known_revisions()
+            before = ids.index(started[-1].revision) - 1
+            click.echo(f"plandesk: {exc}", err=True)
+            fail(f"revision {started[-1].revision} was rolled back; the database is at "
+                 f"{ids[before] if before >= 0 else 'base (empty)'}")
         fail(str(exc))
     click.echo(f"{display_name(url)} is at {status.current}")
 
@@ -116,10 +145,8 @@ def db_upgrade(ctx: click.Context, db: str | None, target: str, backup: bool) ->
 def db_downgrade(ctx: click.Context, db: str | None, revision: str) -> None:
     """Undo migrations down to REVISION (or 'base')."""
     url = _url(ctx, db)
-    try:
+    with reported_errors(url):
         status = migrations.downgrade(url, revision, progress=_print_progress)
-    except StoreError as exc:
-        fail(str(exc))
     click.echo(f"{display_name(url)} is at {status.current or 'base'}")
 
 
@@ -136,10 +163,8 @@ def demo_command(path: str) -> None:
     """Write the demo database to PATH (a new file, or an empty database URL)."""
     from store.demo import create_demo
 
-    try:
+    with reported_errors(database_url(path)):
         url, count = create_demo(path)
-    except StoreError as exc:
-        fail(str(exc))
     click.echo(f"wrote {count} plans to {display_name(url)}")
 
 
@@ -158,11 +183,13 @@ def seed_command(
     """Write PLANS synthetic plans to a new database (for benchmarks)."""
     from store.seed import seed_database
 
+    url = database_url(path)
     try:
-        summary = seed_database(
-            database_url(path), plan_count, max_depth, revision=revision, wide=wide,
-            random_seed=random_seed, progress=lambda m: click.echo(m),
-        )
+        with translated_errors(url):
+            summary = seed_database(
+                url, plan_count, max_depth, revision=revision, wide=wide,
+                random_seed=random_seed, progress=lambda m: click.echo(m),
+            )
     except (StoreError, ValueError) as exc:
         fail(str(exc))
     click.echo(summary)
@@ -181,17 +208,17 @@ def correct_command(
 ) -> None:
     """Correct DECISION_ID of PLAN_ID; exit 0 only when the attempt completes."""
     from store.corrections import plan_version_of, recover_interrupted, run_correction
-    from store.db import archive_root, artifacts_root, engine_scope, translated_errors
+    from store.db import archive_root, artifacts_root, engine_scope
     from store.models import CorrectionState
 
     url = _url(ctx, db)
-    try:
+    with reported_errors(url):
         status = migrations.inspect_database(url)
         if not status.up_to_date:
             fail(f"{display_name(url)} is at revision {status.current or '(empty)'}, not "
                  f"{status.head}; run `plandesk db upgrade` first")
         artifacts, archive = artifacts_root(url), archive_root(url)
-        with translated_errors(url), engine_scope(url) as engine:
+        with engine_scope(url) as engine:
             # The plan as this command found it: if another correction changes its decisions
             # before ours runs, ours is refused instead of applied on top.
             seen = plan_version_of(engine, plan_id)
@@ -202,8 +229,6 @@ def correct_command(
             attempt = run_correction(engine, plan_id, decision_id, mode, guidance,
                                      artifacts_root=artifacts, archive_root=archive,
                                      expected_version=seen)
-    except StoreError as exc:
-        fail(str(exc))
     click.echo(f"{attempt.correction_attempt_id} {attempt.state.value}")
     if attempt.state != CorrectionState.COMPLETE:
         fail(f"correction {attempt.correction_attempt_id} failed: {attempt.failure_reason}")

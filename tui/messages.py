@@ -39,6 +39,14 @@ class DatabaseFailed(Message):
 
 
 @dataclass
+class DatabaseFileChanged(Message):
+    """The open SQLite file was replaced or deleted; the store refuses every write from now."""
+
+    error: StoreError
+    url: str
+
+
+@dataclass
 class MigrationProgressed(Message):
     """One progress report from a running migration.
 

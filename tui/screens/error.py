@@ -14,9 +14,12 @@ from store.db import (
     DatabaseAheadError,
     DatabaseLockedError,
     DatabaseMissingError,
+    DatabaseReplacedError,
+    DiskFullError,
     NotADatabaseError,
     ReadOnlyDatabaseError,
     StoreError,
+    UnsupportedDatabaseError,
     UnversionedDatabaseError,
 )
 from tui.widgets.footer import KeysFooter
@@ -32,6 +35,14 @@ HINTS: dict[type[StoreError], str] = {
     "plandesk again.",
     DatabaseAheadError: "Install a newer plandesk to open this database.",
     UnversionedDatabaseError: "plandesk will not guess a schema revision.",
+    UnsupportedDatabaseError: "Use a file path, sqlite:///PATH or postgresql+psycopg://….",
+    DiskFullError: "Free some space on that disk, then start plandesk again.",
+    DatabaseReplacedError: "Quit, check which file is at that path now, and open it again.",
+}
+
+# what the user can rely on having happened to the database
+OUTCOMES: dict[type[StoreError], str] = {
+    DatabaseReplacedError: "plandesk stopped all writes: nothing more will be written to it.",
 }
 
 
@@ -54,5 +65,6 @@ class ErrorScreen(Screen[None]):
             hint = HINTS.get(type(self.error))
             if hint:
                 yield Static(literal(hint), id="error-hint")
-            yield Static("Nothing was written to the database.", id="error-nothing-written")
+            outcome = OUTCOMES.get(type(self.error), "Nothing was written to the database.")
+            yield Static(literal(outcome), id="error-nothing-written")
         yield KeysFooter()

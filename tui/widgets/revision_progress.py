@@ -90,5 +90,7 @@ class RevisionProgress(Vertical):
     def failed(self) -> None:
         self.remove_class("-running")
         self.add_class("-failed")
+        # the revision was rolled back: a full bar would claim it was applied
+        self.bar.update(total=1, progress=0)
         self.query_one(".revision-step", Label).update(
             literal(f"failed after {self._elapsed()} s; rolled back"))
