@@ -12,7 +12,7 @@ from typing import NoReturn
 import click
 
 from store import migrations
-from store.db import StoreError, database_url, display_name
+from store.db import StoreError, database_url, display_name, sqlite_path
 
 DB_HELP = "Database file path or SQLAlchemy URL (default: $PLANDESK_DB, then the user data dir)."
 
@@ -112,12 +112,27 @@ def db_upgrade(ctx: click.Context, db: str | None, target: str, backup: bool) ->
 @db_group.command("downgrade")
 @db_option
 @click.argument("revision")
+@click.option("--force", is_flag=True,
+              help="Go ahead even if data would be lost for good (it is listed first).")
+@click.option("--backup/--no-backup", default=False, help="Copy a SQLite file first.")
 @click.pass_context
-def db_downgrade(ctx: click.Context, db: str | None, revision: str) -> None:
-    """Undo migrations down to REVISION (or 'base')."""
+def db_downgrade(
+    ctx: click.Context, db: str | None, revision: str, force: bool, backup: bool
+) -> None:
+    """Undo migrations down to REVISION (or 'base').
+
+    What a downgrade drops is stashed in the database and put back by the next
+    `plandesk db upgrade`. Data that cannot be kept is listed, and nothing is done
+    without --force.
+    """
     url = _url(ctx, db)
     try:
-        status = migrations.downgrade(url, revision, progress=_print_progress)
+        status = migrations.downgrade(
+            url, revision, progress=_print_progress, force=force, backup=backup
+        )
+    except migrations.DataLossError as exc:
+        fail(f"{exc}\nRun again with --force to go ahead anyway"
+             + (" (--backup copies the file first)." if sqlite_path(url) else "."))
     except StoreError as exc:
         fail(str(exc))
     click.echo(f"{display_name(url)} is at {status.current or 'base'}")
