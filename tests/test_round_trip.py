@@ -183,6 +183,9 @@ def test_changes_made_while_downgraded_are_kept(populated_url):
             " (SELECT 1 FROM decisions d WHERE d.plan_id = p.plan_id) ORDER BY plan_id LIMIT 2",
         )
     )
+    (edited_snapshot,) = execute(
+        populated_url, "SELECT effective_profile_snapshot FROM plans WHERE plan_id = :p", p=edited
+    )
     migrations.downgrade(populated_url, "0002")
     execute(
         populated_url,
@@ -210,11 +213,15 @@ def test_changes_made_while_downgraded_are_kept(populated_url):
     assert (new.automation_profile, new.root_plan_id) == ("balanced", new.plan_id)
     assert json.loads(new.effective_profile_snapshot)["source"] == "backfill"
     assert after[edited].automation_profile == "autonomous"
+    assert after[edited].effective_profile_snapshot == edited_snapshot[0]  # frozen, not re-derived
     assert deleted not in after
     # every other plan is exactly as it was
-    assert {k: v for k, v in plans_by_id(populated_url).items() if k not in (edited, new.plan_id)} == {
-        k: v for k, v in plans_before.items() if k not in (edited, deleted)
-    }
+    untouched = {k: v for k, v in plans_before.items() if k not in (edited, deleted)}
+    now_stored = plans_by_id(populated_url)
+    assert {k: now_stored[k] for k in untouched} == untouched
+    assert dump(populated_url)["plan_repairs"] == [
+        row for row in before["plan_repairs"] if repr(deleted) not in row
+    ]
     assert dump(populated_url)["automation_profiles"] == before["automation_profiles"]
     assert dump(populated_url)["correction_attempts"] == before["correction_attempts"]
     assert not [t for t in table_names(populated_url) if t.startswith(STASH_PREFIX)]
