@@ -13,6 +13,10 @@ COLUMNS = (
 def stash(bind: sa.Connection) -> None:
     bind.execute(sa.text(f"CREATE TABLE {DECISIONS} AS SELECT {COLUMNS} FROM decisions"))
     bind.execute(sa.text(f"CREATE UNIQUE INDEX {DECISIONS}_key ON {DECISIONS} (decision_id)"))
+    # restore walks from each decision to its children
+    bind.execute(
+        sa.text(f"CREATE INDEX {DECISIONS}_parent ON {DECISIONS} (parent_decision_id)")
+    )
 
 
 def after_downgrade(bind: sa.Connection) -> None:

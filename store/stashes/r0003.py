@@ -40,6 +40,10 @@ def stash(bind: sa.Connection) -> None:
         sa.text(f"CREATE TABLE {PROFILES} AS SELECT {PROFILE_COLUMNS} FROM automation_profiles")
     )
     bind.execute(sa.text(f"CREATE TABLE {REPAIRS} AS SELECT {REPAIR_COLUMNS} FROM plan_repairs"))
+    # restore_repairs looks up each re-derived repair among the stashed ones
+    bind.execute(
+        sa.text(f"CREATE INDEX {REPAIRS}_plan ON {REPAIRS} (plan_id, column_name)")
+    )
 
 
 def after_downgrade(bind: sa.Connection) -> None:
