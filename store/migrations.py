@@ -100,6 +100,9 @@ class MigrationStatus:
     current: str | None
     head: str
     pending: tuple[Revision, ...] = field(default=())
+    stashed: tuple[tuple[str, int], ...] = field(default=())
+    """Stash tables in the database and their rows: what a downgrade kept for the next
+    upgrade, or rows an upgrade could not put back."""
 
     @property
     def up_to_date(self) -> bool:
@@ -205,10 +208,11 @@ def inspect_database(url: str, *, must_exist: bool = True) -> MigrationStatus:
     try:
         with translated_errors(url), engine.connect() as connection:
             current = _read_current(connection, url)
+            stashed = stash.stashed_rows(connection)
     finally:
         engine.dispose()
     head = head_revision()
-    return MigrationStatus(url, current, head, _steps_between(current, head))
+    return MigrationStatus(url, current, head, _steps_between(current, head), stashed)
 
 
 def backup_sqlite(url: str, destination: Path | None = None) -> Path:

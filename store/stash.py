@@ -76,6 +76,11 @@ def stash_tables(bind: sa.Connection) -> list[str]:
     return sorted(t for t in _tables(bind) if t.startswith(STASH_PREFIX))
 
 
+def stashed_rows(bind: sa.Connection) -> tuple[tuple[str, int], ...]:
+    """Every stash table in the database with its row count."""
+    return tuple((table, _rows(bind, table)) for table in stash_tables(bind))
+
+
 def losses(
     bind: sa.Connection, undone: list[str], *, to_base: bool, data_tables: frozenset[str]
 ) -> list[Loss]:

@@ -339,6 +339,8 @@ def test_cli_downgrade_refuses_then_forces_with_backup(tmp_path):
     lossless = run("db", "downgrade", "0002", "--db", str(path), "--backup")
     assert lossless.exit_code == 0, lossless.output
     assert "is at 0002" in lossless.output
+    current = run("db", "current", "--db", str(path)).output
+    assert "stashed:  plandesk_stash_0003_plans  30 rows" in current
     backups = list(tmp_path.glob("cli.backup-*.db"))
     assert len(backups) == 1
     forced = run("db", "downgrade", "base", "--db", str(path), "--force")

@@ -92,6 +92,9 @@ def db_current(ctx: click.Context, db: str | None) -> None:
         click.echo("up to date")
     for revision in status.pending:
         click.echo(f"pending:  {revision.revision}  {revision.description}")
+    for table, rows in status.stashed:
+        click.echo(f"stashed:  {table}  {rows:,} rows (put back by `plandesk db upgrade` "
+                   "where they still fit)")
 
 
 @db_group.command("upgrade")
