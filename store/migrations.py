@@ -3,7 +3,9 @@
 Every revision runs in its own transaction (on SQLite through the transactional-DDL recipe in
 store.db), with foreign keys off on SQLite so that batch table copies cannot cascade deletes,
 and `PRAGMA foreign_key_check` before the commit. A failure leaves the database at the
-revision it had before that step.
+revision it had before that step. Downgrades stash what they drop and upgrades put it back
+(store.stash), inside the same per-revision transaction; a downgrade that would still lose
+data is refused unless forced.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from store import db
+from store import db, stash
 from store.db import (
     DatabaseAheadError,
     DiskFullError,
@@ -80,6 +82,21 @@ class MigrationProgress:
 
 
 ProgressCallback = Callable[[MigrationProgress], None]
+StepHook = Callable[[sa.Connection, Revision, Callable[[str], None]], None]
+
+
+class DataLossError(StoreError):
+    """A downgrade would destroy data that no later upgrade can bring back."""
+
+    title = "Downgrade would lose data"
+
+    def __init__(self, where: str, target: str, losses: tuple[stash.Loss, ...]) -> None:
+        self.losses = losses
+        listed = "\n".join(f"  {loss}" for loss in losses)
+        super().__init__(
+            f"Downgrading {where} to {target} would lose data that no upgrade can restore:\n"
+            f"{listed}\nNothing was changed."
+        )
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,9 @@ class MigrationStatus:
     current: str | None
     head: str
     pending: tuple[Revision, ...] = field(default=())
+    stashed: tuple[tuple[str, int], ...] = field(default=())
+    """Stash tables in the database and their rows: what a downgrade kept for the next
+    upgrade, or rows an upgrade could not put back."""
 
     @property
     def up_to_date(self) -> bool:
@@ -194,10 +214,11 @@ def inspect_database(url: str, *, must_exist: bool = True) -> MigrationStatus:
     try:
         with translated_errors(url), engine.connect() as connection:
             current = _read_current(connection, url)
+            stashed = stash.stashed_rows(connection)
     finally:
         engine.dispose()
     head = head_revision()
-    return MigrationStatus(url, current, head, _steps_between(current, head))
+    return MigrationStatus(url, current, head, _steps_between(current, head), stashed)
 
 
 def backup_sqlite(url: str, destination: Path | None = None) -> Path:
@@ -281,6 +302,8 @@ def _run_steps(
     move: Callable[[Config, str], None],
     target_of: Callable[[int], str],
     progress: ProgressCallback | None,
+    before: StepHook,
+    after: StepHook,
 ) -> None:
     engine = _migration_engine(url)
     total = len(steps)
@@ -295,12 +318,17 @@ def _run_steps(
 
             if progress is not None:
                 progress(MigrationProgress("start", step, index, total, step.description))
+            def note(message: str, *, _report: Callable[..., None] = report_rows) -> None:
+                _report(message, 0, 0)
+
             with (
                 translated_errors(url),
                 engine.connect() as connection,
                 connection.begin(),
             ):
+                before(connection, step, note)
                 move(alembic_config(connection, report_rows), target_of(index))
+                after(connection, step, note)
                 # both can take seconds on a big table: say so rather than look stuck
                 report_rows("Checking foreign keys", 0, 0)
                 _check_foreign_keys(connection)
@@ -353,15 +381,14 @@ def upgrade(
         lambda config, rev: command.upgrade(config, rev),
         lambda index: steps[index].revision,
         progress,
+        before=lambda connection, step, _note: stash.before_upgrade(connection, step.revision),
+        after=lambda connection, step, note: stash.after_upgrade(connection, step.revision, note),
     )
     return inspect_database(url)
 
 
-def downgrade(
-    url: str, target: str, *, progress: ProgressCallback | None = None
-) -> MigrationStatus:
-    """Undo revisions down to `target` ("base" removes every table), one transaction each."""
-    status = _prepare_write(url, must_exist=True)
+def _downgrade_steps(status: MigrationStatus, target: str) -> tuple[Revision, ...]:
+    """The revisions a downgrade to `target` undoes, newest first."""
     ids = known_revisions()
     if target != "base" and target not in ids:
         raise StoreError(f"Unknown revision {target!r}; known: base, {', '.join(ids)}.")
@@ -371,13 +398,72 @@ def downgrade(
     upto = ids.index(status.current) + 1
     if stop > upto - 1 and target != status.current:
         raise StoreError(f"{status.where} is at {status.current}, below {target}.")
-    undo = tuple(reversed(history()[stop:upto]))
+    return tuple(reversed(history()[stop:upto]))
+
+
+def downgrade_losses(url: str, target: str) -> tuple[stash.Loss, ...]:
+    """What downgrading to `target` would lose for good (empty: nothing), read-only."""
+    status = inspect_database(url)
+    undo = _downgrade_steps(status, target)
+    engine = create_db_engine(url, read_only=True)
+    try:
+        with translated_errors(url), engine.connect() as connection:
+            return tuple(
+                stash.losses(
+                    connection,
+                    [step.revision for step in undo],
+                    to_base=target == "base",
+                    data_tables=OUR_TABLES,
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def downgrade(
+    url: str,
+    target: str,
+    *,
+    progress: ProgressCallback | None = None,
+    force: bool = False,
+    backup: bool | Path = False,
+) -> MigrationStatus:
+    """Undo revisions down to `target` ("base" removes every table), one transaction each.
+
+    What a downgrade drops is stashed and restored by the next upgrade. Data that cannot be
+    kept raises DataLossError listing it, before anything is written, unless `force`.
+    `backup` (SQLite only) copies the database first, as on upgrade.
+    """
+    status = _prepare_write(url, must_exist=True)
+    undo = _downgrade_steps(status, target)
+    if not undo:
+        return status
+    lost = downgrade_losses(url, target)
+    if lost and not force:
+        raise DataLossError(status.where, target, lost)
+    ids = known_revisions()
+    if backup and sqlite_path(url) is not None:
+        backup_sqlite(url, backup if isinstance(backup, Path) else None)
 
     def target_of(index: int) -> str:
         position = ids.index(undo[index].revision)
         return ids[position - 1] if position > 0 else "base"
 
-    _run_steps(url, undo, lambda config, rev: command.downgrade(config, rev), target_of, progress)
+    def after(connection: sa.Connection, step: Revision, _note: Callable[[str], None]) -> None:
+        to_base = ids.index(step.revision) == 0
+        stash.after_downgrade(connection, step.revision, to_base=to_base)
+
+    _run_steps(
+        url,
+        undo,
+        lambda config, rev: command.downgrade(config, rev),
+        target_of,
+        progress,
+        before=lambda connection, step, note: stash.before_downgrade(
+            connection, step.revision, note
+        ),
+        after=after,
+    )
     return inspect_database(url)
 
 

@@ -14,7 +14,14 @@ from typing import NoReturn
 import click
 
 from store import migrations
-from store.db import StoreError, check_supported_url, database_url, display_name, translated_errors
+from store.db import (
+    StoreError,
+    check_supported_url,
+    database_url,
+    display_name,
+    sqlite_path,
+    translated_errors,
+)
 
 DB_HELP = "Database file path or SQLAlchemy URL (default: $PLANDESK_DB, then the user data dir)."
 
@@ -107,6 +114,9 @@ def db_current(ctx: click.Context, db: str | None) -> None:
         click.echo("up to date")
     for revision in status.pending:
         click.echo(f"pending:  {revision.revision}  {revision.description}")
+    for table, rows in status.stashed:
+        click.echo(f"stashed:  {table}  {rows:,} rows (put back by `plandesk db upgrade` "
+                   "where they still fit)")
 
 
 @db_group.command("upgrade")
@@ -141,12 +151,28 @@ def db_upgrade(ctx: click.Context, db: str | None, target: str, backup: bool) ->
 @db_group.command("downgrade")
 @db_option
 @click.argument("revision")
+@click.option("--force", is_flag=True,
+              help="Go ahead even if data would be lost for good (it is listed first).")
+@click.option("--backup/--no-backup", default=False, help="Copy a SQLite file first.")
 @click.pass_context
-def db_downgrade(ctx: click.Context, db: str | None, revision: str) -> None:
-    """Undo migrations down to REVISION (or 'base')."""
+def db_downgrade(
+    ctx: click.Context, db: str | None, revision: str, force: bool, backup: bool
+) -> None:
+    """Undo migrations down to REVISION (or 'base').
+
+    What a downgrade drops is stashed in the database and put back by the next
+    `plandesk db upgrade`. Data that cannot be kept is listed, and nothing is done
+    without --force.
+    """
     url = _url(ctx, db)
     with reported_errors(url):
-        status = migrations.downgrade(url, revision, progress=_print_progress)
+        try:
+            status = migrations.downgrade(
+                url, revision, progress=_print_progress, force=force, backup=backup
+            )
+        except migrations.DataLossError as exc:
+            fail(f"{exc}\nRun again with --force to go ahead anyway"
+                 + (" (--backup copies the file first)." if sqlite_path(url) else "."))
     click.echo(f"{display_name(url)} is at {status.current or 'base'}")
 
 
