@@ -38,9 +38,11 @@ from store.db import (
 )
 from store.models import CorrectionAttempt, CorrectionState, Decision, Plan
 from tui.commands import PlanCommands
+from tui.context import DatabaseContext
 from tui.messages import (
     CorrectionFinished,
     CorrectionRefused,
+    CorrectionRequested,
     CorrectionsRecovered,
     CorrectionStateChanged,
     DatabaseFailed,
@@ -129,7 +131,11 @@ class PlandeskApp(App[None]):
             self.push_screen(screen)
 
     def on_database_opened(self, message: DatabaseOpened) -> None:
-        self._show(PlansScreen(message.first_roots))
+        context = DatabaseContext(
+            url=self.url, session=self.session, artifacts_root=self.artifacts_root,
+            archive_root=self.archive_root, correction_running=self.correction_running,
+        )
+        self._show(PlansScreen(context, message.first_roots))
         self.recover_corrections()
 
     def on_migration_needed(self, message: MigrationNeeded) -> None:
@@ -203,6 +209,9 @@ class PlandeskApp(App[None]):
             exit_on_error=False, group=self._group(request.decision_id),
             description=f"Correcting decision #{request.sequence}",
         )
+
+    def on_correction_requested(self, message: CorrectionRequested) -> None:
+        self.start_correction(message.request)
 
     def _run_correction(self, request: CorrectionRequest) -> None:
         def on_state(attempt: CorrectionAttempt) -> None:

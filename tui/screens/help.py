@@ -84,9 +84,11 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll(id="help-body"):
                 yield Static(Content(INTRO), id="help-intro")
                 for title, node_class, extra in _sections():
+                    rows = binding_rows(node_class, extra)
+                    if not rows:
+                        continue
                     yield Static(Content.styled(title, "bold $text-primary"),
                                  classes="help-section")
-                    rows = binding_rows(node_class, extra)
                     width = max(len(keys) for keys, _ in rows) + 2
                     yield Static(
                         Content("\n").join(
