@@ -197,6 +197,16 @@ async def settle(pilot: Pilot[None]) -> None:
         area.cursor_blink = False
 
 
+async def until(pilot: Pilot[None], condition: Callable[[], object], what: str) -> None:
+    """Wait until `condition()` holds on screen (for states a running worker leaves open,
+    where `settle` would wait for the worker itself)."""
+    for _ in range(1000):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
 async def press(pilot: Pilot[None], *keys: str) -> None:
     """Press keys one at a time, letting the workers each key starts finish."""
     await settle(pilot)
