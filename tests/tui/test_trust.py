@@ -30,14 +30,21 @@ def plans_screen(app: PlandeskApp) -> PlansScreen:
     return next(s for s in app.screen_stack if isinstance(s, PlansScreen))
 
 
+def cursor_row(app: PlandeskApp) -> PlanRow | None:
+    """The plan on the row the tree draws its cursor on (what the user sees highlighted)."""
+    tree = plans_screen(app).plan_tree
+    node = tree.get_node_at_line(tree.cursor_line) if tree.cursor_line >= 0 else None
+    return node.data if node is not None and isinstance(node.data, PlanRow) else None
+
+
 def cursor_plan(app: PlandeskApp) -> str | None:
-    node = plans_screen(app).plan_tree.cursor_node
-    return node.data.plan_id if node is not None and isinstance(node.data, PlanRow) else None
+    row = cursor_row(app)
+    return row.plan_id if row is not None else None
 
 
 def cursor_name(app: PlandeskApp) -> str | None:
-    node = plans_screen(app).plan_tree.cursor_node
-    return node.data.name if node is not None and isinstance(node.data, PlanRow) else None
+    row = cursor_row(app)
+    return row.name if row is not None else None
 
 
 def visible(widget: Widget) -> bool:
