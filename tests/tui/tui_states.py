@@ -250,10 +250,10 @@ STATES = (
     State("help", demo_database, ("question_mark",), screenshot=True),
     # the Decisions tab of billing/migrate-invoices, its table focused, decision #2 highlighted
     State("correction_revert", demo_database,
-          ("right", "4", "tab", "tab", "down", "r", *typed("Keep it writable for a week")),
+          ("right", "4", "tab", "down", "r", *typed("Keep it writable for a week")),
           screenshot=True),
     State("correction_append", demo_database,
-          ("right", "4", "tab", "tab", "down", "a", *typed("Announce the freeze first"))),
+          ("right", "4", "tab", "down", "a", *typed("Announce the freeze first"))),
     State("correction_empty_guidance", demo_database,
           ("right", "4", "r", "space", "space", "ctrl+s")),
     State("corrections_history", corrected_database, ("right", "5")),
