@@ -9,6 +9,10 @@ level's last page backwards from its end the same way.
 
 Whatever changes under it, the tree says which plan its cursor is on (`PlanHighlighted`,
 None when the cursor is on no plan), so that the detail pane can never show another one.
+
+Longer than our ~400-line guide on purpose: paging, segments, the tail, jumps and restoring a
+place all edit the same gaps ("… more" rows) and must agree on them; the queries themselves
+live in `store.plans` and the row types and worker messages in `plan_rows`.
 """
 
 from __future__ import annotations
