@@ -94,17 +94,17 @@ def test_browse_demo_in_tmux(tmp_path: Path) -> None:
 def test_revert_a_decision_in_tmux(tmp_path: Path) -> None:
     with app_on_demo(tmp_path) as session:
         wait_for(session, "billing/migrate-invoices")
-        # the Decisions tab of the first root; tab twice focuses its table; down to #2
+        # the Decisions tab of the first root; tab focuses its table; down to #2
         tmux("send-keys", "-t", session, "4")
         wait_for(session, "Keep the monolith writable")
-        tmux("send-keys", "-t", session, "Tab")
-        time.sleep(0.3)
         tmux("send-keys", "-t", session, "Tab")
         time.sleep(0.3)
         tmux("send-keys", "-t", session, "Down")
         time.sleep(0.3)
         tmux("send-keys", "-t", session, "r")
-        wait_for(session, "Revert to decision #2")
+        screen = wait_for(session, "Revert decision #2 and the 0 after it")
+        # the modal names the plan, with its full id (the demo's ids are fixed)
+        assert "billing/migrate-invoices  01KJPWT0S01JAWFV71SRD9EM17" in screen
         screen = wait_for(session, "Moves 1 artifact folder to the archive")
         assert "billing/02" in screen and "Reverts 1 decision" in screen
         tmux("send-keys", "-t", session, "-l", "Keep it [b]writable[/b] for a week")
@@ -112,7 +112,7 @@ def test_revert_a_decision_in_tmux(tmp_path: Path) -> None:
         tmux("send-keys", "-t", session, "C-s")
         screen = wait_for(session, "new decision #3")
         assert "Revert complete" in screen
-        wait_until_gone(session, "Revert to decision #2")
+        wait_until_gone(session, "Revert decision #2 and the 0 after it")
         tmux("send-keys", "-t", session, "5")
         screen = wait_for(session, "complete  revert")
         assert "Keep it [b]writable[/b]" in screen  # guidance shown literally, not as markup
