@@ -245,6 +245,7 @@ async def test_a_modal_whose_plan_changed_since_its_preview_is_refused(workdir: 
     plan_id, (_, second) = demo_decisions(workdir, name, PLAN)
     url = database_url(workdir / name)
     app = PlandeskApp(database_url(name))
+    app.NOTIFICATION_TIMEOUT = 3600
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, *TO_SECOND_DECISION, "a")
         modal = app.screen
