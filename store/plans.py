@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -633,3 +633,90 @@ def siblings_from(session: Session, plan_id: str, limit: int = PAGE_SIZE) -> Pla
     else:
         query = query.where(Plan.parent_plan_id == parent_plan_id)
     return _page(session, query, limit)
+
+
+@dataclass(frozen=True)
+class TailPage:
+    """The last page of one level (ascending), read backwards from its end."""
+
+    nodes: tuple[PlanNode, ...]
+    more_before: bool  # plans of this level lie between `after` and the first node
+
+
+def last_page(
+    session: Session, parent_id: str | None, after: str | None = None, limit: int = PAGE_SIZE
+) -> TailPage:
+    """The last `limit` plans of a level (roots when `parent_id` is None), newer than `after`.
+
+    A reverse keyset: End in a 10,000-child node reads one page from the end, not 50 pages.
+    """
+    query = _summary_select()
+    if parent_id is None:
+        query = query.where(col(Plan.parent_plan_id).is_(None))
+    else:
+        query = query.where(Plan.parent_plan_id == parent_id)
+    if after is not None:
+        query = query.where(col(Plan.plan_id) > after)
+    result = session.execute(query.order_by(col(Plan.plan_id).desc()).limit(limit + 1))
+    keys = list(result.keys())
+    rows = result.all()
+    more_before = len(rows) > limit
+    found = [_summary(dict(zip(keys, row, strict=True))) for row in reversed(rows[:limit])]
+    counts = child_counts(session, [p.plan_id for p in found])
+    return TailPage(tuple(PlanNode(p, counts[p.plan_id]) for p in found), more_before)
+
+
+@dataclass(frozen=True)
+class RevealStep:
+    """One level on the way down to a plan: its parent's first page and/or its own segment."""
+
+    parent_plan_id: str | None
+    plan_id: str
+    first_page: PlanPage | None
+    segment: PlanPage | None
+
+
+def reveal_path(
+    session: Session,
+    plan_id: str,
+    known: Collection[str] = (),
+    loaded_parents: Collection[str | None] = (),
+    limit: int = PAGE_SIZE,
+) -> tuple[RevealStep, ...]:
+    """What a tree is missing to show `plan_id`: per level from the roots down, the parent's
+    first page (unless `loaded_parents` has it) and the page of siblings starting at the step's
+    plan (unless it is `known` or in that first page). Raises PlanNotFoundError."""
+    get_plan(session, plan_id)
+    steps: list[RevealStep] = []
+    parent: str | None = None
+    for step_id in (*ancestor_ids(session, plan_id), plan_id):
+        first: PlanPage | None = None
+        if parent not in loaded_parents:
+            first = (roots_page(session, limit=limit) if parent is None
+                     else children_page(session, parent, limit=limit))
+        in_first = first is not None and any(n.plan.plan_id == step_id for n in first.nodes)
+        segment = None
+        if step_id not in known and not in_first:
+            segment = siblings_from(session, step_id, limit=limit)
+        steps.append(RevealStep(parent, step_id, first, segment))
+        parent = step_id
+    return tuple(steps)
+
+
+def level_pages(
+    session: Session,
+    levels: Sequence[tuple[str | None, int]],
+    plan_filter: PlanFilter | None = None,
+) -> dict[str | None, PlanPage]:
+    """Each level's first `count` plans again (at least a page): what a reload re-reads so
+    that expanded nodes stay expanded. Level None is the roots, or the filter's matches."""
+    pages: dict[str | None, PlanPage] = {}
+    for parent_id, count in levels:
+        limit = max(count, PAGE_SIZE)
+        if parent_id is not None:
+            pages[parent_id] = children_page(session, parent_id, limit=limit)
+        elif plan_filter is not None and not plan_filter.empty:
+            pages[None] = search_page(session, plan_filter, limit=limit)
+        else:
+            pages[None] = roots_page(session, limit=limit)
+    return pages

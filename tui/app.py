@@ -42,6 +42,7 @@ from tui.context import DatabaseContext
 from tui.messages import (
     CorrectionFinished,
     CorrectionRefused,
+    CorrectionRequested,
     CorrectionsRecovered,
     CorrectionStateChanged,
     DatabaseFailed,
@@ -182,7 +183,7 @@ class PlandeskApp(App[None]):
             archive_root=self.archive_root,
             correction_running=self.correction_running,
         )
-        self._show(PlansScreen(message.first_roots))
+        self._show(PlansScreen(self.database, message.first_roots))
         self.recover_corrections()
 
     def on_migration_needed(self, message: MigrationNeeded) -> None:
@@ -288,6 +289,9 @@ class PlandeskApp(App[None]):
             exit_on_error=False, group=self._group(request.decision_id),
             description=f"Correcting decision #{request.sequence}",
         )
+
+    def on_correction_requested(self, message: CorrectionRequested) -> None:
+        self.start_correction(message.request)
 
     def _run_correction(self, request: CorrectionRequest) -> None:
         def on_state(attempt: CorrectionAttempt) -> None:

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from store.corrections import RecoveryReport
+from store.corrections import PlanVersion, RecoveryReport
 from store.db import Engine, StoreError
 from store.migrations import MigrationProgress, MigrationStatus
-from store.models import CorrectionAttempt, Plan
+from store.models import CorrectionAttempt, CorrectionMode, Plan
 from store.plans import PlanDetail, PlanPage
 
 
@@ -136,3 +136,23 @@ class CorrectionsRecovered(Message):
     """Start-up recovery failed interrupted corrections (or could not)."""
 
     report: RecoveryReport
+
+
+@dataclass(frozen=True)
+class CorrectionRequest:
+    """What the user confirmed in the correction modal; `guidance` is already trimmed and
+    checked."""
+
+    plan_id: str
+    decision_id: str
+    sequence: int
+    mode: CorrectionMode
+    guidance: str
+    seen: PlanVersion | None = None  # the plan as the preview showed it; a change since refuses
+
+
+@dataclass
+class CorrectionRequested(Message):
+    """The user confirmed a correction; the App runs it in a worker that outlives the screen."""
+
+    request: CorrectionRequest

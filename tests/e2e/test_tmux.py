@@ -120,16 +120,17 @@ def second_decision_id(db: Path) -> str:
 def test_revert_a_decision_in_tmux(tmp_path: Path) -> None:
     with app_on_demo(tmp_path) as session:
         wait_for(session, "billing/migrate-invoices")
-        # the Decisions tab of the first root; tab twice focuses its table; down to #2
+        # the Decisions tab of the first root; tab focuses its table; down to #2
         tmux("send-keys", "-t", session, "4")
         wait_for(session, "Keep the monolith writable")
-        press_and_wait_for_redraw(session, "Tab")  # the tab bar takes the focus
-        press_and_wait_for_redraw(session, "Tab")  # then the decisions table
+        press_and_wait_for_redraw(session, "Tab")  # the decisions table takes the focus
         tmux("send-keys", "-t", session, "Down")
         # the pane under the table follows the highlighted decision
         wait_for(session, f"Decision {second_decision_id(tmp_path / 'demo.db')}")
         tmux("send-keys", "-t", session, "r")
-        wait_for(session, "Revert to decision #2")
+        screen = wait_for(session, "Revert decision #2 and the 0 after it")
+        # the modal names the plan, with its full id (the demo's ids are fixed)
+        assert "billing/migrate-invoices  01KJPWT0S01JAWFV71SRD9EM17" in screen
         screen = wait_for(session, "Moves 1 artifact folder to the archive")
         assert "billing/02" in screen and "Reverts 1 decision" in screen
         tmux("send-keys", "-t", session, "-l", "Keep it [b]writable[/b] for a week")
@@ -137,7 +138,7 @@ def test_revert_a_decision_in_tmux(tmp_path: Path) -> None:
         tmux("send-keys", "-t", session, "C-s")
         screen = wait_for(session, "new decision #3")
         assert "Revert complete" in screen
-        wait_until_gone(session, "Revert to decision #2")
+        wait_until_gone(session, "Revert decision #2 and the 0 after it")
         tmux("send-keys", "-t", session, "5")
         screen = wait_for(session, "complete  revert")
         assert "Keep it [b]writable[/b]" in screen  # guidance shown literally, not as markup

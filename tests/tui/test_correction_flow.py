@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Button, DataTable, Static, TextArea
-from tui_states import demo_database, demo_decisions, press, run_async, settle, typed
+from tui_states import demo_database, demo_decisions, press, run_async, settle, typed, until
 
 import tui.app
 from store.corrections import run_correction
@@ -18,12 +18,13 @@ from tui.app import PlandeskApp
 from tui.screens.correction import CorrectionModal
 from tui.screens.plans import PlansScreen
 from tui.widgets.plan_detail import PlanDetailPane
-from tui.widgets.plan_tree import PlanRow, PlanTree
+from tui.widgets.plan_rows import PlanRow
+from tui.widgets.plan_tree import PlanTree
 
 SIZE = (120, 36)
 PLAN = "billing/migrate-invoices"
-# The tree's first root is PLAN; tab twice reaches its Decisions table; down highlights #2.
-TO_SECOND_DECISION = ("right", "4", "tab", "tab", "down")
+# The tree's first root is PLAN; tab reaches its Decisions table; down highlights #2.
+TO_SECOND_DECISION = ("right", "4", "tab", "down")
 
 
 def rows(path: Path, query: str, *args: object) -> list[tuple[object, ...]]:
@@ -48,6 +49,7 @@ async def test_revert_from_the_keyboard(workdir: Path) -> None:
     plan_id, (first, second) = demo_decisions(workdir, name, PLAN)
     archive = archive_root(database_url(workdir / name))
     app = PlandeskApp(database_url(name))
+    app.NOTIFICATION_TIMEOUT = 3600  # toasts are checked; a loaded machine must not expire them
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, *TO_SECOND_DECISION)
         screen = app.screen
@@ -98,11 +100,12 @@ async def test_append_then_cancel_writes_nothing_more(workdir: Path) -> None:
     name = demo_database(workdir)
     plan_id, (first, _) = demo_decisions(workdir, name, PLAN)
     app = PlandeskApp(database_url(name))
+    app.NOTIFICATION_TIMEOUT = 3600  # toasts are checked; a loaded machine must not expire them
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "right", "4", "a")
         modal = app.screen
         assert isinstance(modal, CorrectionModal)
-        assert "Appends to decision #1" in str(modal.query_one("#correction-preview").render())
+        assert "Appends after decision #1" in str(modal.query_one("#correction-preview").render())
         await press(pilot, *typed("Announce it"), "escape")
         assert isinstance(app.screen, PlansScreen)
         assert rows(workdir / name, "SELECT count(*) FROM correction_attempts") == [(0,)]
@@ -120,6 +123,7 @@ async def test_append_then_cancel_writes_nothing_more(workdir: Path) -> None:
 async def test_validation_errors_stay_in_the_modal(workdir: Path) -> None:
     name = demo_database(workdir)
     app = PlandeskApp(database_url(name))
+    app.NOTIFICATION_TIMEOUT = 3600  # toasts are checked; a loaded machine must not expire them
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "right", "4", "r", "space", "ctrl+s")
         modal = app.screen
@@ -145,6 +149,7 @@ async def test_refused_corrections_are_explained_in_the_modal(workdir: Path) -> 
     (workdir / "demo-artifacts" / "billing" / "01" / "evidence.json").unlink()
     (workdir / "demo-artifacts" / "billing" / "01").rmdir()
     app = PlandeskApp(database_url(name))
+    app.NOTIFICATION_TIMEOUT = 3600  # toasts are checked; a loaded machine must not expire them
     async with app.run_test(size=SIZE) as pilot:
         # #2 is reverted now
         await press(pilot, *TO_SECOND_DECISION, "a")
@@ -190,26 +195,21 @@ async def test_ui_stays_live_while_a_correction_runs(
 
     monkeypatch.setattr(PlanDetailPane, "show_attempt", recording)
     app = PlandeskApp(database_url(name))
+    app.NOTIFICATION_TIMEOUT = 3600  # toasts are checked; a loaded machine must not expire them
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, *TO_SECOND_DECISION, "r", *typed("Slowly"))
         await pilot.press("ctrl+s")
-        for _ in range(200):
-            if moving.is_set():
-                break
-            await pilot.pause(0.05)
-        assert moving.is_set()
-        await pilot.pause(0.1)
-        await pilot.press("5")  # the UI answers while the worker is held
-        await pilot.pause(0.1)
+        await until(pilot, moving.is_set, "the worker is inside the artifact move")
         screen = app.screen
         assert isinstance(screen, PlansScreen)
-        assert screen.detail_pane.active_tab == "corrections"
         table = screen.query_one("#correction-table", DataTable)
-        assert cells(table)[0][0] == "executing"
+        await pilot.press("5")  # the UI answers while the worker is held
+        await until(pilot, lambda: screen.detail_pane.active_tab == "corrections"
+                    and cells(table)[0][0] == "executing", "the tab shows `executing`")
         await pilot.press("4", "r")
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, PlansScreen)  # no second modal on a running decision
-        assert any("still running" in n for n in notifications(app))
+        await until(pilot, lambda: any("still running" in n for n in notifications(app)),
+                    "a second correction is turned away")
+        assert app.screen is screen  # no second modal on a running decision
         release.set()
         await settle(pilot)
         assert cells(table)[0][0] == "complete"
@@ -230,6 +230,7 @@ async def test_start_up_recovers_an_interrupted_correction(workdir: Path) -> Non
             "'2026-03-03T09:00:00.000000+00:00')", (plan_id, first))
     connection.close()
     app = PlandeskApp(database_url(name))
+    app.NOTIFICATION_TIMEOUT = 3600  # toasts are checked; a loaded machine must not expire them
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert any("1 interrupted correction was rolled back" in n for n in notifications(app))
@@ -244,6 +245,7 @@ async def test_a_modal_whose_plan_changed_since_its_preview_is_refused(workdir: 
     plan_id, (_, second) = demo_decisions(workdir, name, PLAN)
     url = database_url(workdir / name)
     app = PlandeskApp(database_url(name))
+    app.NOTIFICATION_TIMEOUT = 3600
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, *TO_SECOND_DECISION, "a")
         modal = app.screen

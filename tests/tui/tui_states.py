@@ -197,6 +197,16 @@ async def settle(pilot: Pilot[None]) -> None:
         area.cursor_blink = False
 
 
+async def until(pilot: Pilot[None], condition: Callable[[], object], what: str) -> None:
+    """Wait until `condition()` holds on screen (for states a running worker leaves open,
+    where `settle` would wait for the worker itself)."""
+    for _ in range(1000):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
 async def press(pilot: Pilot[None], *keys: str) -> None:
     """Press keys one at a time, letting the workers each key starts finish."""
     await settle(pilot)
@@ -240,10 +250,10 @@ STATES = (
     State("help", demo_database, ("question_mark",), screenshot=True),
     # the Decisions tab of billing/migrate-invoices, its table focused, decision #2 highlighted
     State("correction_revert", demo_database,
-          ("right", "4", "tab", "tab", "down", "r", *typed("Keep it writable for a week")),
+          ("right", "4", "tab", "down", "r", *typed("Keep it writable for a week")),
           screenshot=True),
     State("correction_append", demo_database,
-          ("right", "4", "tab", "tab", "down", "a", *typed("Announce the freeze first"))),
+          ("right", "4", "tab", "down", "a", *typed("Announce the freeze first"))),
     State("correction_empty_guidance", demo_database,
           ("right", "4", "r", "space", "space", "ctrl+s")),
     State("corrections_history", corrected_database, ("right", "5")),

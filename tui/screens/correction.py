@@ -1,13 +1,14 @@
-"""The correction modal: guidance for reverting to or appending to one decision, and a preview
-(computed by `store.corrections.plan_correction` in a thread worker) of exactly what it touches.
+"""The correction modal: guidance for reverting or appending after one decision of one named
+plan, and a preview (computed by `store.corrections.plan_correction` in a thread worker) of
+exactly what it touches.
 
-It only asks; the app runs the confirmed `CorrectionRequest` in a worker of its own.
+It only asks: it is dismissed with the confirmed `CorrectionRequest`, which the plans screen
+reports upward as a `CorrectionRequested` message for the App to run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
@@ -24,34 +25,32 @@ from store.corrections import (
     CorrectionError,
     CorrectionPreview,
     GuidanceError,
-    PlanVersion,
     clean_guidance,
     plan_correction,
 )
-from store.db import SessionFactory
 from store.models import CorrectionMode, Decision
+from tui.context import DatabaseContext
+from tui.messages import CorrectionRequest
 from tui.widgets.literal import literal, visible
 
+__all__ = ["CorrectionModal", "CorrectionRequest", "correction_heading"]
 
-@dataclass(frozen=True)
-class CorrectionRequest:
-    """What the user confirmed; `guidance` is already trimmed and checked."""
 
-    plan_id: str
-    decision_id: str
-    sequence: int
-    mode: CorrectionMode
-    guidance: str
-    seen: PlanVersion | None = None  # the plan as the preview showed it; a change since refuses
+def correction_heading(mode: CorrectionMode, sequence: int, later: int) -> str:
+    """What the confirm does, in words git users do not misread: a revert takes the target
+    decision itself and every later one with it."""
+    if mode == CorrectionMode.APPEND:
+        return f"Append after decision #{sequence}"
+    return f"Revert decision #{sequence} and the {later} after it"
 
 
 @dataclass
-class PreviewReady(Message):
+class PreviewReady(Message, bubble=False):
     preview: CorrectionPreview
 
 
 @dataclass
-class PreviewRefused(Message):
+class PreviewRefused(Message, bubble=False):
     """The store would refuse this correction (a CorrectionError, or the database failed)."""
 
     reason: str
@@ -90,7 +89,8 @@ def preview_content(preview: CorrectionPreview) -> Content:
             f"; the plan goes back to {preview.plan_phase_after}, queued.",
         ))
     else:
-        lines.append(Content.styled(f"Appends to decision #{target.sequence}:", "$text-accent"))
+        lines.append(Content.styled(f"Appends after decision #{target.sequence}:",
+                                    "$text-accent"))
         lines.append(_decision_line(target))
         lines.append(Content.assemble(
             f"Adds decision #{preview.new_sequence} ", new_title,
@@ -101,7 +101,8 @@ def preview_content(preview: CorrectionPreview) -> Content:
 
 
 class CorrectionModal(ModalScreen[CorrectionRequest | None]):
-    """Revert to, or append to, one decision: guidance, preview, confirm or cancel."""
+    """Revert, or append after, one decision of one plan: guidance, preview, confirm or
+    cancel. The plan (name and full id) and the decision (sequence and title) are named."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "confirm", "Confirm correction", key_display="ctrl+s"),
@@ -110,31 +111,43 @@ class CorrectionModal(ModalScreen[CorrectionRequest | None]):
 
     def __init__(
         self,
-        session: SessionFactory,
+        context: DatabaseContext,
         plan_id: str,
+        plan_name: str,
         decision: Decision,
         mode: CorrectionMode,
         *,
-        artifacts_root: Path,
-        archive_root: Path,
+        later: int = 0,
     ) -> None:
         super().__init__()
-        self.session = session
+        self.context = context
         self.plan_id = plan_id
+        self.plan_name = plan_name
         self.decision = decision
         self.mode = mode
-        self.artifacts_root = artifacts_root
-        self.archive_root = archive_root
+        self.later = later  # decisions after this one that a revert takes with it
         self.preview: CorrectionPreview | None = None
         self.refusal: str | None = None
 
-    def compose(self) -> ComposeResult:
-        verb = "Revert to" if self.mode == CorrectionMode.REVERT else "Append to"
-        with Vertical(id="correction-dialog", classes=f"-{self.mode.value}"):
-            yield Static(Content.assemble(
-                (f"{verb} decision #{self.decision.sequence}", "bold"), " ",
+    def _title(self) -> Content:
+        return Content("\n").join([
+            Content.styled(correction_heading(self.mode, self.decision.sequence, self.later),
+                           "bold"),
+            Content.assemble(
+                ("Plan      ", "$text-muted"),
+                literal(visible(self.plan_name, keep_newlines=False), "bold"), "  ",
+                (self.plan_id, "$text-muted"),
+            ),
+            Content.assemble(
+                ("Decision  ", "$text-muted"), (f"#{self.decision.sequence} ", "bold"),
                 literal(visible(self.decision.title, keep_newlines=False)),
-            ), id="correction-title")
+            ),
+        ])
+
+    def compose(self) -> ComposeResult:
+        verb = "Revert" if self.mode == CorrectionMode.REVERT else "Append"
+        with Vertical(id="correction-dialog", classes=f"-{self.mode.value}"):
+            yield Static(self._title(), id="correction-title")
             yield Static(self._count_content(""), id="guidance-label")
             yield TextArea(id="guidance", soft_wrap=True, tab_behavior="focus")
             yield Static(id="correction-error")
@@ -158,10 +171,11 @@ class CorrectionModal(ModalScreen[CorrectionRequest | None]):
           description="Previewing the correction")
     def compute_preview(self) -> None:
         try:
-            with self.session() as session:
+            with self.context.session() as session:
                 preview = plan_correction(
                     session, self.plan_id, self.decision.decision_id, self.mode,
-                    artifacts_root=self.artifacts_root, archive_root=self.archive_root,
+                    artifacts_root=self.context.artifacts_root,
+                    archive_root=self.context.archive_root,
                 )
         except CorrectionError as exc:
             self.post_message(PreviewRefused(str(exc)))
@@ -173,6 +187,10 @@ class CorrectionModal(ModalScreen[CorrectionRequest | None]):
 
     def on_preview_ready(self, message: PreviewReady) -> None:
         self.preview = message.preview
+        if self.mode == CorrectionMode.REVERT:
+            # the database's count, which the preview saw, over the one the pane showed
+            self.later = max(0, len(message.preview.reverted) - 1)
+            self.query_one("#correction-title", Static).update(self._title())
         self.query_one("#correction-preview", Static).update(preview_content(message.preview))
 
     def on_preview_refused(self, message: PreviewRefused) -> None:

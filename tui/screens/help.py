@@ -150,6 +150,8 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll(id="help-body"):
                 yield Static(Content(INTRO), id="help-intro")
                 for section in self.sections:
+                    if not section.rows:
+                        continue
                     yield Static(Content.styled(section.title, "bold $text-primary"),
                                  classes="help-section")
                     width = max(len(keys) for keys, _ in section.rows) + 2

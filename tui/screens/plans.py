@@ -1,28 +1,48 @@
 """The plans screen: the lazy plan tree, a `/` filter, the detail pane of the highlighted
-plan, and `r`/`a` on the Decisions tab to correct a decision. Every query runs in a thread
-worker through `store.plans`."""
+plan, and `r`/`a` to correct a decision of the plan on screen.
+
+What you act on is what you see: the detail pane always stands for the tree's cursor plan, and
+`r`/`a` refuse (saying why) unless that plan's detail is loaded and shown. Every query runs in
+a thread worker through `store.plans`; the confirmed correction goes up to the App as a
+`CorrectionRequested` message.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Header, Input, Static, TabbedContent
 
 from store import plans
-from store.models import CorrectionAttempt, CorrectionMode, Plan
+from store.models import CorrectionAttempt, CorrectionMode, Decision, Plan
 from store.plans import PlanFilter, PlanPage
-from tui.messages import PlanDetailFailed, PlanDetailLoaded
-from tui.screens.correction import CorrectionModal, CorrectionRequest
+from tui.context import DatabaseContext
+from tui.messages import (
+    CorrectionRequest,
+    CorrectionRequested,
+    PlanDetailFailed,
+    PlanDetailLoaded,
+)
+from tui.screens.correction import CorrectionModal
 from tui.widgets.footer import KeysFooter
-from tui.widgets.literal import literal
+from tui.widgets.literal import literal, visible
 from tui.widgets.plan_detail import PlanDetailPane
+from tui.widgets.plan_rows import TreePlace
 from tui.widgets.plan_tree import PlanTree
+
+
+def shown(widget: Widget) -> bool:
+    """Whether a key given to `widget` would go to something the user can see and use."""
+    return not widget.disabled and all(
+        node.display for node in widget.ancestors_with_self if isinstance(node, Widget)
+    )
 
 
 class PlansScreen(Screen[None]):
@@ -30,30 +50,32 @@ class PlansScreen(Screen[None]):
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("ctrl+r", "reload", "Reload"),
-        Binding("tab", "app.focus_next", "Next pane", show=False),
-        Binding("1", "show_tab('overview')", "Overview", show=False),
-        Binding("2", "show_tab('snapshot')", "Snapshot"),
-        Binding("3", "show_tab('inputs')", "Inputs", show=False),
-        Binding("4", "show_tab('decisions')", "Decisions"),
-        Binding("5", "show_tab('corrections')", "Corrections", show=False),
+        Binding("tab", "other_pane", "Tree ↔ tab content", show=False),
+        Binding("shift+tab", "other_pane", "Tree ↔ tab content", show=False),
+        # One footer entry for the five tab keys: the footer must fit 80 columns.
+        Binding("1", "show_tab('overview')", "Tabs", key_display="1-5",
+                tooltip="1 Overview, 2 Snapshot, 3 Inputs, 4 Decisions, 5 Corrections"),
+        Binding("2", "show_tab('snapshot')", "Snapshot tab", show=False),
+        Binding("3", "show_tab('inputs')", "Inputs tab", show=False),
+        Binding("4", "show_tab('decisions')", "Decisions tab", show=False),
+        Binding("5", "show_tab('corrections')", "Corrections tab", show=False),
         Binding("r", "correct('revert')", "Revert",
-                tooltip="Revert to the highlighted decision (Decisions tab)"),
+                tooltip="Revert the highlighted decision and every later one (Decisions tab)"),
         Binding("a", "correct('append')", "Append",
-                tooltip="Append a correction to the highlighted decision (Decisions tab)"),
+                tooltip="Append a correction after the highlighted decision (Decisions tab)"),
     ]
 
-    def __init__(self, first_roots: PlanPage | None = None) -> None:
+    def __init__(self, context: DatabaseContext, first_roots: PlanPage | None = None) -> None:
         super().__init__()
+        self.context = context
         self.first_roots = first_roots
         self.plan_filter = PlanFilter()
-        self.shown_plan_id: str | None = None
-        self._correction_keys_shown = False
+        # where the user was in the unfiltered forest, for when the filter is cleared
+        self.forest_place: TreePlace | None = None
+        # whether the detail pane had focus last: a hidden table's focus stays on that side
+        self.detail_had_focus = False
 
     def compose(self) -> ComposeResult:
-        from tui.app import PlandeskApp
-
-        app = self.app
-        assert isinstance(app, PlandeskApp)
         yield Header()
         with Horizontal(id="plans-body"):
             with Vertical(id="tree-column"):
@@ -62,7 +84,7 @@ class PlansScreen(Screen[None]):
                     id="filter",
                 )
                 yield Static(id="filter-status")
-                yield PlanTree(app.session, id="plan-tree")
+                yield PlanTree(self.context.session, id="plan-tree")
             yield PlanDetailPane(id="detail")
         yield KeysFooter()
 
@@ -74,19 +96,52 @@ class PlansScreen(Screen[None]):
     def detail_pane(self) -> PlanDetailPane:
         return self.query_one(PlanDetailPane)
 
+    @property
+    def filter_box(self) -> Input:
+        return self.query_one("#filter", Input)
+
     def on_mount(self) -> None:
-        self.query_one("#filter", Input).display = False
+        self.query_one("#tree-column").border_title = "Plans"
+        self._show_filter_box(False)
         self.query_one("#filter-status", Static).display = False
         self.plan_tree.load(first_page=self.first_roots)
         self.first_roots = None
         self.plan_tree.focus()
 
+    # -- focus: keys only ever reach what is on screen -------------------------------------
+
+    def _show_filter_box(self, show: bool) -> None:
+        # A hidden Input is also disabled, so that focus can never land on it unseen.
+        box = self.filter_box
+        box.display = show
+        box.disabled = not show
+
+    def _ensure_focus(self) -> None:
+        """If focus is nowhere or on something hidden, put it where the user is looking."""
+        focused = self.focused
+        if focused is not None and shown(focused):
+            return
+        target = self.detail_pane.focus_target() if self.detail_had_focus else None
+        (target or self.plan_tree).focus()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.detail_had_focus = self.detail_pane in event.widget.ancestors
+
+    def on_screen_resume(self) -> None:
+        self.call_after_refresh(self._ensure_focus)
+
+    def action_other_pane(self) -> None:
+        """tab / shift+tab: the tree <-> the active tab's content (never the tab strip)."""
+        focused = self.focused
+        in_detail = focused is not None and self.detail_pane in focused.ancestors
+        target = None if in_detail else self.detail_pane.focus_target()
+        (target or self.plan_tree).focus()
+
     # -- filter ----------------------------------------------------------------------------
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
+        self._show_filter_box(True)
+        self.filter_box.focus()
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -97,128 +152,154 @@ class PlansScreen(Screen[None]):
             plan_filter = PlanFilter.parse(query)
         except ValueError as exc:
             self.notify(str(exc), title="Filter", severity="error", markup=False)
+            return  # the box keeps what was typed, to be fixed
+        if plan_filter.empty:
+            self.action_clear_filter()
             return
+        tree = self.plan_tree
+        if self.plan_filter.empty:
+            self.forest_place = tree.place()
         self.plan_filter = plan_filter
         status = self.query_one("#filter-status", Static)
-        if plan_filter.empty:
-            status.display = False
-            self.query_one("#filter", Input).display = False
-        else:
-            status.display = True
-            status.update(literal(f"matches for {query.strip()} (escape clears)"))
-        self.plan_tree.load(plan_filter)
-        self.plan_tree.focus()
+        status.display = True
+        status.update(literal(f"matches for {query.strip()} (escape clears)"))
+        self.query_one("#tree-column").border_title = "Plans (filtered)"
+        # the cursor plan stays if it matches; otherwise the first match
+        tree.restore(TreePlace(cursor_plan_id=tree.cursor_plan_id), plan_filter,
+                     say_if_gone=False)
+        tree.focus()
 
     def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        """Back to the forest as it was before filtering, on the plan the cursor is on now."""
+        box = self.filter_box
         if not box.display and self.plan_filter.empty:
             return
         box.value = ""
-        self.apply_filter("")
+        self._show_filter_box(False)
+        self.query_one("#filter-status", Static).display = False
+        self.query_one("#tree-column").border_title = "Plans"
+        tree = self.plan_tree
+        if not self.plan_filter.empty:
+            self.plan_filter = PlanFilter()
+            place = self.forest_place or TreePlace()
+            cursor = tree.cursor_plan_id
+            if cursor is not None and cursor != place.cursor_plan_id:
+                place = replace(place, cursor_plan_id=cursor, cursor_path=(), cursor_index=0)
+            self.forest_place = None
+            tree.restore(place, None)
+        tree.focus()
 
     def action_reload(self) -> None:
-        self.plan_tree.load(self.plan_filter)
-        if self.shown_plan_id is not None:
-            self.load_detail(self.shown_plan_id)
+        """Read everything on screen again, keeping expanded nodes, the cursor and scroll."""
+        tree = self.plan_tree
+        tree.restore(tree.place(), self.plan_filter)
+        pane = self.detail_pane
+        if pane.plan_id is not None and pane.plan_id == tree.cursor_plan_id:
+            pane.begin(pane.plan_id)
+            self.load_detail(pane.plan_id)
 
     def action_show_tab(self, tab: str) -> None:
         self.detail_pane.action_show_tab(tab)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Digits, slash and letters belong to the filter box while it has focus.
-        if isinstance(self.focused, Input) and action in ("show_tab", "filter", "correct"):
-            return False
-        if action == "correct":
-            return self._correction_possible()
-        return True
-
-    def _correction_possible(self) -> bool:
-        """Only on the Decisions tab of a plan that has decisions, once that plan is shown
-        (and so only then in the footer)."""
-        try:
-            pane = self.detail_pane
-            return (pane.active_tab == "decisions" and not pane.loading
-                    and pane.selected_decision is not None)
-        except NoMatches:
-            return False
-
-    def _sync_correction_keys(self) -> None:
-        # Refreshing bindings rebuilds the footer: only when `r`/`a` really come or go.
-        possible = self._correction_possible()
-        if possible != self._correction_keys_shown:
-            self._correction_keys_shown = possible
-            self.refresh_bindings()
-
     @on(TabbedContent.TabActivated)
     def _tab_activated(self) -> None:
-        self._sync_correction_keys()
+        # The table that had focus may just have been hidden with its tab.
+        self.call_after_refresh(self._ensure_focus)
 
     # -- corrections -----------------------------------------------------------------------
 
-    def action_correct(self, mode: str) -> None:
-        from tui.app import PlandeskApp
-
-        app = self.app
-        assert isinstance(app, PlandeskApp)
-        pane = self.detail_pane
+    def correction_target(self, mode: CorrectionMode) -> tuple[Plan, Decision] | str:
+        """The plan on screen and the decision `r`/`a` would correct, or why there is none."""
+        verb = "revert" if mode == CorrectionMode.REVERT else "append after"
+        if self.context.read_only:
+            return "The database is open read-only: nothing can be corrected."
+        tree, pane = self.plan_tree, self.detail_pane
+        cursor = tree.cursor_plan_id
+        if cursor is None:
+            return "Highlight a plan first."
+        if pane.failure is not None and pane.plan_id == cursor:
+            return (f"The detail of plan {cursor} could not be loaded ({pane.failure}); "
+                    "nothing of it can be corrected here.")
+        detail = pane.detail
+        if detail is None or pane.loading or pane.plan_id != cursor \
+                or detail.plan.plan_id != cursor:
+            return "The highlighted plan's detail is still loading; try again once it shows."
+        if not detail.decisions:
+            return f"{visible(detail.plan.namespaced_name)} has no decisions to correct."
+        if pane.active_tab != "decisions":
+            return f"Pick the decision to {verb} in the Decisions tab, then press the key again."
         decision = pane.selected_decision
-        if pane.detail is None or decision is None:
-            return
-        refusal = pane.detail.correction_refusal(decision.decision_id)
+        if decision is None:
+            return f"Pick the decision to {verb} in the Decisions table."
+        refusal = detail.correction_refusal(decision.decision_id)
         if refusal is not None:
-            self.notify(refusal, title="Correction", severity="warning", markup=False)
+            return refusal
+        return detail.plan, decision
+
+    def action_correct(self, mode: str) -> None:
+        chosen = CorrectionMode(mode)
+        target = self.correction_target(chosen)
+        if isinstance(target, str):
+            self.notify(target, title="Correction", severity="warning", markup=False)
+            pane = self.detail_pane
+            if pane.detail is not None and pane.detail.decisions \
+                    and pane.active_tab != "decisions":
+                pane.action_show_tab("decisions")
+                self.call_after_refresh(self._focus_decisions)
             return
-        if app.correction_running(decision.decision_id):
+        plan, decision = target
+        if self.context.correction_running(decision.decision_id):
             self.notify(f"A correction of decision #{decision.sequence} is still running.",
                         title="Correction", severity="warning", markup=False)
             return
+        detail = self.detail_pane.detail
+        later = sum(1 for d in (detail.decisions if detail else ())
+                    if d.sequence > decision.sequence and d.state == "active")
         self.app.push_screen(
-            CorrectionModal(
-                app.session, pane.detail.plan.plan_id, decision, CorrectionMode(mode),
-                artifacts_root=app.artifacts_root, archive_root=app.archive_root,
-            ),
+            CorrectionModal(self.context, plan.plan_id, plan.namespaced_name, decision,
+                            chosen, later=later),
             callback=self._correction_confirmed,
         )
 
-    def _correction_confirmed(self, request: CorrectionRequest | None) -> None:
-        from tui.app import PlandeskApp
+    def _focus_decisions(self) -> None:
+        target = self.detail_pane.focus_target()
+        if target is not None:
+            target.focus()
 
-        if request is None:
-            return
-        app = self.app
-        assert isinstance(app, PlandeskApp)
-        app.start_correction(request)
+    def _correction_confirmed(self, request: CorrectionRequest | None) -> None:
+        if request is not None:
+            self.post_message(CorrectionRequested(request))
 
     def show_attempt(self, attempt: CorrectionAttempt) -> None:
         """A running correction reported a new state: show it in the Corrections tab."""
         self.detail_pane.show_attempt(attempt)
 
     def correction_ended(self, plan_id: str, plan: Plan | None) -> None:
-        """A correction of `plan_id` ended (or was refused): refresh its tree row and detail."""
+        """A correction of `plan_id` ended (or was refused): refresh its tree row and detail,
+        in place (nothing collapses, the cursor stays)."""
         if plan is not None:
             self.plan_tree.update_plan(plan)
-        if plan_id == self.shown_plan_id:
+        pane = self.detail_pane
+        if plan_id == pane.plan_id:
+            pane.begin(plan_id)
             self.load_detail(plan_id)
 
     # -- detail ----------------------------------------------------------------------------
 
     @on(PlanTree.PlanHighlighted)
     def _plan_highlighted(self, message: PlanTree.PlanHighlighted) -> None:
-        if message.plan_id != self.shown_plan_id:
-            self.shown_plan_id = message.plan_id
-            self.detail_pane.loading = True
-            self._sync_correction_keys()
-            self.load_detail(message.plan_id)
+        pane = self.detail_pane
+        if message.plan_id is None:
+            pane.show_nothing()
+            return
+        pane.begin(message.plan_id)
+        self.load_detail(message.plan_id)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail",
           description="Loading plan detail")
     def load_detail(self, plan_id: str) -> None:
-        from tui.app import PlandeskApp
-
-        app = self.app
-        assert isinstance(app, PlandeskApp)
         try:
-            with app.session() as session:
+            with self.context.session() as session:
                 detail = plans.plan_detail(session, plan_id)
         except Exception as exc:
             self.post_message(PlanDetailFailed(plan_id, str(exc)))
@@ -226,27 +307,27 @@ class PlansScreen(Screen[None]):
         self.post_message(PlanDetailLoaded(detail))
 
     def on_plan_detail_loaded(self, message: PlanDetailLoaded) -> None:
-        if message.detail.plan.plan_id != self.shown_plan_id:
-            return
+        plan = message.detail.plan
+        if plan.plan_id != self.detail_pane.plan_id:
+            return  # the cursor has moved on since
         self.detail_pane.show(message.detail)
-        self.detail_pane.loading = False
-        self.plan_tree.update_plan(message.detail.plan)
-        self._sync_correction_keys()
+        self.plan_tree.update_plan(plan)
 
     def on_plan_detail_failed(self, message: PlanDetailFailed) -> None:
-        if message.plan_id == self.shown_plan_id:
-            self.detail_pane.loading = False
-            self._sync_correction_keys()
-            self.notify(message.error, title="Could not load the plan", severity="error",
-                        markup=False)
+        if message.plan_id != self.detail_pane.plan_id:
+            return
+        self.detail_pane.show_failure(message.plan_id, message.error)
+        self.notify(message.error, title="Could not load the plan", severity="error",
+                    markup=False)
 
     def jump_to(self, plan_id: str) -> None:
         """Show `plan_id` in the tree (clearing any filter), expanding its ancestors."""
         if not self.plan_filter.empty:
             self.plan_filter = PlanFilter()
-            box = self.query_one("#filter", Input)
-            box.value = ""
-            box.display = False
+            self.forest_place = None
+            self.filter_box.value = ""
+            self._show_filter_box(False)
             self.query_one("#filter-status", Static).display = False
+            self.query_one("#tree-column").border_title = "Plans"
         self.plan_tree.focus()
         self.plan_tree.reveal(plan_id)

@@ -9,12 +9,12 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.highlight import highlight
 from textual.lazy import Lazy
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 
 from store.corrections import state_progress
 from store.models import CorrectionAttempt, CorrectionState, Decision, DecisionState
@@ -159,15 +159,8 @@ def drift_content(detail: PlanDetail) -> Content:
 
 
 class PlanDetailPane(Vertical):
-    """Shows one PlanDetail; `show` replaces everything at once."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "show_tab('overview')", "Overview", show=False),
-        Binding("2", "show_tab('snapshot')", "Snapshot", show=False),
-        Binding("3", "show_tab('inputs')", "Inputs", show=False),
-        Binding("4", "show_tab('decisions')", "Decisions", show=False),
-        Binding("5", "show_tab('corrections')", "Corrections", show=False),
-    ]
+    """Stands for one plan (`plan_id`): loading it, showing its PlanDetail, or saying why it
+    could not be loaded. It never shows one plan's content under another plan's id."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "plan-detail--unreadable",
@@ -185,6 +178,8 @@ class PlanDetailPane(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.detail: PlanDetail | None = None
+        self.plan_id: str | None = None  # the plan this pane stands for, loaded or not
+        self.failure: str | None = None  # why the detail of `plan_id` could not be loaded
         # States reported by running corrections, newer than the last loaded detail.
         self.live_attempts: dict[str, CorrectionAttempt] = {}
         self._waiting: PlanDetail | None = None
@@ -232,8 +227,56 @@ class PlanDetailPane(Vertical):
         detail, self._waiting = self._waiting, None
         self.show(detail)
 
+    def on_mount(self) -> None:
+        self.border_title = "Detail"
+        # tab goes from the tree straight to the tab's content, never to the tab strip
+        self.query_one(Tabs).can_focus = False
+
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    def focus_target(self) -> Widget | None:
+        """What tab should focus in the active tab: its table or its scrolling text."""
+        pane = self.query_one(TabbedContent).active_pane
+        if pane is None:
+            return None
+        return next((w for w in pane.query("*") if w.focusable), None)
+
+    def begin(self, plan_id: str) -> None:
+        """The tree moved to `plan_id`: nothing of the previous plan stays usable."""
+        self.plan_id = plan_id
+        self.detail = None
+        self.failure = None
+        self._waiting = None
+        self.loading = True
+
+    def show_failure(self, plan_id: str, error: str) -> None:
+        """The detail of `plan_id` could not be loaded: say so, and show nothing else."""
+        self.plan_id = plan_id
+        self.failure = error
+        self._clear(Content.assemble(
+            ("Could not load plan ", "$text-error"), literal(plan_id, "bold $text-error")),
+            literal(error, "$text-error"))
+
+    def show_nothing(self) -> None:
+        """The tree's cursor is on no plan (a "… more" row, or an empty tree)."""
+        self.plan_id = None
+        self.failure = None
+        self._clear(Content("Highlight a plan to see its details."), Content(""))
+
+    def _clear(self, title: Content, overview: Content) -> None:
+        self.detail = None
+        self._waiting = None
+        self.loading = False
+        self.query_one("#detail-title", Static).update(title)
+        self.query_one("#overview-text", Static).update(overview)
+        if not self.tabs_mounted:
+            return
+        for static_id in ("snapshot-source", "snapshot-drift", "snapshot-json", "projects",
+                          "decision-rationale", "correction-detail"):
+            self.query_one(f"#{static_id}", Static).update(Content(""))
+        for table_id in ("arguments", "invariants", "decision-table", "correction-table"):
+            self.query_one(f"#{table_id}", DataTable).clear()
 
     @property
     def active_tab(self) -> str:
@@ -259,6 +302,9 @@ class PlanDetailPane(Vertical):
             self.call_after_refresh(self._show_when_mounted)
             return
         self._waiting = None
+        self.plan_id = detail.plan.plan_id
+        self.failure = None
+        self.loading = False
         loaded = {a.correction_attempt_id: a for a in detail.corrections}
         self.live_attempts = {
             attempt_id: live for attempt_id, live in self.live_attempts.items()

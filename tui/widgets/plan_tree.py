@@ -4,14 +4,20 @@ Textual's Tree re-measures on every change, so at most one page (PAGE_SIZE nodes
 once: a "loading…" leaf while a thread worker runs one store query, then the page, then a
 "… more" leaf that fetches the next page when it is highlighted, selected or scrolled to.
 A jump to a plan that is not loaded yet inserts the page starting at it as its own segment,
-with a "… more" gap before it, so that no level ever has to be read in full.
+with a "… more" gap before it, so that no level ever has to be read in full; End reads a
+level's last page backwards from its end the same way.
+
+Whatever changes under it, the tree says which plan its cursor is on (`PlanHighlighted`,
+None when the cursor is on no plan), so that the detail pane can never show another one.
+
+Longer than our ~400-line guide on purpose: paging, segments, the tail, jumps and restoring a
+place all edit the same gaps ("… more" rows) and must agree on them; the queries themselves
+live in `store.plans` and the row types and worker messages in `plan_rows`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import ClassVar, TypeAlias
+from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -24,79 +30,21 @@ from textual.widgets.tree import NodeID, TreeNode, UnknownNodeID
 from store import plans
 from store.db import SessionFactory
 from store.models import Plan
-from store.plans import PlanFilter, PlanNode, PlanPage
+from store.plans import PlanFilter, PlanNode, PlanPage, RevealStep, TailPage
 from tui.widgets.literal import literal_text, visible
-
-
-@dataclass
-class PlanRow:
-    plan_id: str
-    name: str
-    phase: str
-    state: str
-    child_count: int
-    children_loaded: bool = False
-    unreadable: str = ""  # "unreadable: phase 'bogus'" for a row the models cannot read
-
-
-@dataclass
-class MoreRow:
-    """A gap of not-yet-loaded siblings: ids after `after` and before `until`."""
-
-    after: str | None
-    until: str | None = None
-    remaining: int | None = None
-    loading: bool = False
-
-
-@dataclass
-class LoadingRow:
-    what: str = "loading…"
-
-
-TreeRow: TypeAlias = PlanRow | MoreRow | LoadingRow
-
-
-@dataclass(frozen=True)
-class PageRequest:
-    generation: int
-    parent_node: NodeID | None  # None: the tree's root (Tree.clear() makes a new, unregistered one)
-    parent_plan_id: str | None
-    plan_filter: PlanFilter | None
-    after: str | None
-    until: str | None
-    placeholder: NodeID | None
-
-
-@dataclass(frozen=True)
-class RevealStep:
-    """One level on the way down to a plan: its parent's first page and/or its own segment."""
-
-    parent_plan_id: str | None
-    plan_id: str
-    first_page: PlanPage | None
-    segment: PlanPage | None
-
-
-@dataclass
-class PageLoaded(Message):
-    request: PageRequest
-    page: PlanPage
-
-
-@dataclass
-class PageFailed(Message):
-    request: PageRequest
-    error: str
-
-
-@dataclass
-class RevealReady(Message):
-    generation: int
-    plan_id: str
-    steps: tuple[RevealStep, ...] = field(default=())
-    error: str | None = None
-
+from tui.widgets.plan_rows import (
+    LoadingRow,
+    MoreRow,
+    PageFailed,
+    PageLoaded,
+    PageRequest,
+    PlaceRestored,
+    PlanRow,
+    RevealReady,
+    TailLoaded,
+    TreePlace,
+    TreeRow,
+)
 
 STATE_STYLES = ("queued", "processing", "errored", "complete", "cancelled")
 
@@ -107,6 +55,10 @@ class PlanTree(Tree[TreeRow]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right", "expand_or_down", "Expand", show=False),
         Binding("left", "collapse_or_parent", "Collapse", show=False),
+        Binding("home", "first_sibling", "First plan of this level", show=False),
+        Binding("end", "last_sibling", "Last plan of this level", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = Tree.COMPONENT_CLASSES | {
@@ -131,9 +83,12 @@ class PlanTree(Tree[TreeRow]):
     PlanTree > .plan-tree--state-cancelled { color: $text-warning; }
     """
 
-    @dataclass
     class PlanHighlighted(Message):
-        plan_id: str
+        """The cursor is now on `plan_id` (None: on no plan, e.g. a "… more" row)."""
+
+        def __init__(self, plan_id: str | None) -> None:
+            super().__init__()
+            self.plan_id = plan_id
 
     def __init__(self, session: SessionFactory, *, id: str | None = None) -> None:
         super().__init__("plans", id=id)
@@ -144,8 +99,47 @@ class PlanTree(Tree[TreeRow]):
         self.generation = 0
         self.plan_filter: PlanFilter | None = None
         self.nodes_by_plan: dict[str, TreeNode[TreeRow]] = {}
+        self.announced_plan_id: str | None = None
+
+    # -- the cursor plan ---------------------------------------------------------------------
+
+    @property
+    def cursor_plan_id(self) -> str | None:
+        """The plan under the cursor as drawn now (None on a "… more" or "loading…" row)."""
+        _ = self.last_line  # rebuilds the lines, so the cursor follows its node first
+        node = self.cursor_node
+        if node is None or self._node(node.id) is not node:
+            return None
+        return node.data.plan_id if isinstance(node.data, PlanRow) else None
+
+    def _announce_cursor(self) -> None:
+        plan_id = self.cursor_plan_id
+        if plan_id != self.announced_plan_id:
+            self.announced_plan_id = plan_id
+            self.post_message(self.PlanHighlighted(plan_id))
+
+    def watch_cursor_line(self, previous_line: int, line: int) -> None:
+        super().watch_cursor_line(previous_line, line)
+        self.call_later(self._announce_cursor)
+
+    def _keep_cursor_visible(self) -> None:
+        if self.cursor_line >= 0:
+            self.scroll_to_line(self.cursor_line, animate=False)
+
+    def _after_change(self) -> None:
+        """Nodes came or went: say where the cursor is now, and keep it on screen."""
+        self.call_later(self._announce_cursor)
+        self.call_after_refresh(self._keep_cursor_visible)
 
     # -- loading ---------------------------------------------------------------------------
+
+    def _start_over(self, plan_filter: PlanFilter | None) -> None:
+        self.generation += 1
+        self.plan_filter = None if plan_filter is None or plan_filter.empty else plan_filter
+        self.nodes_by_plan.clear()
+        self.clear()
+        self.root.data = None
+        self.cursor_line = -1
 
     def load(
         self,
@@ -158,11 +152,7 @@ class PlanTree(Tree[TreeRow]):
 
         `first_page`, already fetched, is placed at once instead of being queried again.
         """
-        self.generation += 1
-        self.plan_filter = None if plan_filter is None or plan_filter.empty else plan_filter
-        self.nodes_by_plan.clear()
-        self.clear()
-        self.root.data = None
+        self._start_over(plan_filter)
         if first_page is not None and self.plan_filter is None:
             self._place_page(self.root, first_page, None, None)
             if self.root.children:
@@ -170,6 +160,7 @@ class PlanTree(Tree[TreeRow]):
         elif fetch:
             placeholder = self.root.add_leaf(literal_text("loading…"), LoadingRow())
             self._request(self.root, None, None, placeholder)
+        self._after_change()
 
     def _request(
         self,
@@ -215,7 +206,6 @@ class PlanTree(Tree[TreeRow]):
 
     @on(PageLoaded)
     def _page_loaded(self, message: PageLoaded) -> None:
-        message.stop()
         request = message.request
         if request.generation != self.generation:
             return
@@ -228,12 +218,12 @@ class PlanTree(Tree[TreeRow]):
 
     @on(PageFailed)
     def _page_failed(self, message: PageFailed) -> None:
-        message.stop()
         if message.request.generation != self.generation:
             return
         placeholder = self._node(message.request.placeholder)
         if placeholder is not None and isinstance(placeholder.data, MoreRow):
             placeholder.data.loading = False
+            placeholder.set_label(self._more_label(placeholder.data))
         self.notify(message.error, title="Could not load plans", severity="error", markup=False)
 
     def _place_page(
@@ -244,7 +234,10 @@ class PlanTree(Tree[TreeRow]):
         until: str | None,
     ) -> None:
         """Put one page where its placeholder was (or at the end), and a gap if more follow."""
+        cursor_line = -1
         if placeholder is not None and placeholder.parent is parent:
+            if self.cursor_node is placeholder:
+                cursor_line = self.cursor_line  # the cursor stays on this line, not on a ghost
             index = parent.children.index(placeholder)
             placeholder.remove()
         else:
@@ -264,6 +257,19 @@ class PlanTree(Tree[TreeRow]):
             parent.add_leaf(self._more_label(gap), gap, before=index + added)
         if isinstance(parent.data, PlanRow):
             parent.data.children_loaded = True
+        if cursor_line >= 0:
+            self._cursor_to_line(cursor_line)
+        self._after_change()
+
+    def _cursor_to(self, node: TreeNode[TreeRow]) -> None:
+        _ = self.last_line  # nodes were just added: their lines must exist first
+        self.move_cursor(node)
+
+    def _cursor_to_line(self, line: int) -> None:
+        """Put the cursor on whatever is drawn at `line` now (and say so)."""
+        last = self.last_line
+        self.cursor_line = -1
+        self.cursor_line = min(line, last)
 
     def _remaining(self, parent: TreeNode[TreeRow]) -> int | None:
         if not isinstance(parent.data, PlanRow):
@@ -305,6 +311,8 @@ class PlanTree(Tree[TreeRow]):
 
     @staticmethod
     def _more_label(gap: MoreRow) -> Text:
+        if gap.loading:
+            return Text("loading…")
         if gap.remaining:
             return Text(f"… {gap.remaining:,} more")
         return Text("… more")
@@ -315,24 +323,8 @@ class PlanTree(Tree[TreeRow]):
         if not isinstance(gap, MoreRow) or gap.loading or node.parent is None:
             return
         gap.loading = True
-        node.set_label(Text("loading…"))
+        node.set_label(self._more_label(gap))
         self._request(node.parent, gap.after, gap.until, node)
-
-    def reload_children(self, node: TreeNode[TreeRow]) -> None:
-        """Forget what is loaded below `node`; its first page loads again when it is expanded."""
-        def forget(parent: TreeNode[TreeRow]) -> None:
-            for child in parent.children:
-                if isinstance(child.data, PlanRow):
-                    self.nodes_by_plan.pop(child.data.plan_id, None)
-                forget(child)
-
-        forget(node)
-        node.remove_children()
-        if isinstance(node.data, PlanRow):
-            node.data.children_loaded = False
-        if node.is_expanded:
-            placeholder = node.add_leaf(literal_text("loading…"), LoadingRow())
-            self._request(node, None, None, placeholder)
 
     @on(Tree.NodeExpanded)
     def _node_expanded(self, event: Tree.NodeExpanded[TreeRow]) -> None:
@@ -345,11 +337,8 @@ class PlanTree(Tree[TreeRow]):
 
     @on(Tree.NodeHighlighted)
     def _node_highlighted(self, event: Tree.NodeHighlighted[TreeRow]) -> None:
-        row = event.node.data
-        if isinstance(row, MoreRow):
+        if isinstance(event.node.data, MoreRow):
             self.load_more(event.node)
-        elif isinstance(row, PlanRow):
-            self.post_message(self.PlanHighlighted(row.plan_id))
 
     @on(Tree.NodeSelected)
     def _node_selected(self, event: Tree.NodeSelected[TreeRow]) -> None:
@@ -388,16 +377,110 @@ class PlanTree(Tree[TreeRow]):
         elif node.parent is not None and node.parent is not self.root:
             self.move_cursor(node.parent)
 
+    def action_page_down(self) -> None:
+        # Tree's own page keys scroll with an animation, during which the cursor is off screen.
+        step = max(1, self.scrollable_content_region.height - 1)
+        self.cursor_line = min(self.last_line, max(self.cursor_line, 0) + step)
+        self._keep_cursor_visible()
+
+    def action_page_up(self) -> None:
+        step = max(1, self.scrollable_content_region.height - 1)
+        self.cursor_line = max(0, self.cursor_line - step)
+        self._keep_cursor_visible()
+
+    def _level(self) -> TreeNode[TreeRow]:
+        node = self.cursor_node
+        return node.parent if node is not None and node.parent is not None else self.root
+
+    def action_first_sibling(self) -> None:
+        """The first plan of the cursor's level (a level's first page is always loaded)."""
+        first = next((c for c in self._level().children if isinstance(c.data, PlanRow)), None)
+        if first is not None:
+            self.move_cursor(first)
+
+    def action_last_sibling(self) -> None:
+        """The real last plan of the cursor's level, read from the end if it is not loaded."""
+        level = self._level()
+        if not level.children:
+            return
+        last = level.children[-1]
+        gap = last.data
+        if not isinstance(gap, MoreRow):
+            self.move_cursor(last)
+            return
+        if level is self.root and self.plan_filter is not None:
+            self.move_cursor(last)  # matches are read forwards only: load the next page
+            return
+        if gap.loading:
+            return
+        gap.loading = True
+        last.set_label(self._more_label(gap))
+        parent_plan_id = level.data.plan_id if isinstance(level.data, PlanRow) else None
+        self._fetch_tail(self.generation, parent_plan_id, gap.after)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan-tail",
+          description="Loading the last plans")
+    def _fetch_tail(self, generation: int, parent_plan_id: str | None, after: str | None) -> None:
+        try:
+            with self.session() as session:
+                tail = plans.last_page(session, parent_plan_id, after)
+        except Exception as exc:
+            self.post_message(TailLoaded(generation, parent_plan_id, None, str(exc)))
+            return
+        self.post_message(TailLoaded(generation, parent_plan_id, tail))
+
+    @on(TailLoaded)
+    def _tail_loaded(self, message: TailLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        level = (self.root if message.parent_plan_id is None
+                 else self.nodes_by_plan.get(message.parent_plan_id))
+        if level is None or not level.children:
+            return
+        gap_node = level.children[-1]
+        gap = gap_node.data
+        if not isinstance(gap, MoreRow):
+            return
+        if message.tail is None:
+            gap.loading = False
+            gap_node.set_label(self._more_label(gap))
+            self.notify(message.error or "", title="Could not load plans", severity="error",
+                        markup=False)
+            return
+        self._place_tail(level, gap_node, message.tail)
+        self._cursor_to(level.children[-1])
+        self._after_change()
+
+    def _place_tail(self, level: TreeNode[TreeRow], gap_node: TreeNode[TreeRow],
+                    tail: TailPage) -> None:
+        """Put a level's last page after its trailing gap, which shrinks or goes."""
+        gap = gap_node.data
+        assert isinstance(gap, MoreRow)
+        index = level.children.index(gap_node)
+        nodes = [n for n in tail.nodes if n.plan.plan_id not in self.nodes_by_plan
+                 and (gap.after is None or n.plan.plan_id > gap.after)]
+        if tail.more_before and nodes:
+            gap.until = nodes[0].plan.plan_id
+            gap.remaining = None
+            gap.loading = False
+            gap_node.set_label(self._more_label(gap))
+            index += 1
+        else:
+            gap_node.remove()
+        for offset, node in enumerate(nodes):
+            self._add_plan(level, node, before=index + offset)
+
     # -- labels ---------------------------------------------------------------------------
 
     def render_label(self, node: TreeNode[TreeRow], base_style: Style, style: Style) -> Text:
         row = node.data
+        text = node.label if isinstance(node.label, Text) else Text(str(node.label))
         if isinstance(row, PlanRow):
             style_of = self.get_component_rich_style
             label = Text.assemble(
                 (row.plan_id[:8], style_of("plan-tree--id", partial=True)),
                 " ",
-                node._label,
+                text,
                 " ",
                 (row.phase, style_of("plan-tree--phase", partial=True)),
                 " ",
@@ -409,11 +492,10 @@ class PlanTree(Tree[TreeRow]):
                  style_of("plan-tree--unreadable", partial=True)),
                 no_wrap=True,
             )
-        elif isinstance(row, MoreRow | LoadingRow):
-            label = node._label.copy()
-            label.stylize(self.get_component_rich_style("plan-tree--more", partial=True))
         else:
-            label = node._label.copy()
+            label = text.copy()
+            if isinstance(row, MoreRow | LoadingRow):
+                label.stylize(self.get_component_rich_style("plan-tree--more", partial=True))
         label.stylize(style)
         if node.allow_expand:
             prefix = (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE,
@@ -424,23 +506,25 @@ class PlanTree(Tree[TreeRow]):
 
     # -- jumping to a plan ----------------------------------------------------------------
 
+    def _loaded_parents(self) -> frozenset[str | None]:
+        loaded: set[str | None] = {
+            row.plan_id for row in (n.data for n in self.nodes_by_plan.values())
+            if isinstance(row, PlanRow) and row.children_loaded
+        }
+        if self._has_rows(self.root):
+            loaded.add(None)
+        return frozenset(loaded)
+
     def reveal(self, plan_id: str) -> None:
         """Load whatever is missing on the way down to `plan_id`, expand it and select it."""
         if self.plan_filter is not None:
-            self.load(None, fetch=False)
+            self._start_over(None)
         node = self.nodes_by_plan.get(plan_id)
         if node is not None:
             self._select(node)
             return
-        loaded_parents: set[str | None] = {
-            row.plan_id for row in (n.data for n in self.nodes_by_plan.values())
-            if isinstance(row, PlanRow) and row.children_loaded
-        }
-        if self._has_rows(self.root.children):
-            loaded_parents.add(None)
-        self._fetch_path(
-            plan_id, self.generation, frozenset(self.nodes_by_plan), frozenset(loaded_parents)
-        )
+        self._fetch_path(plan_id, self.generation, frozenset(self.nodes_by_plan),
+                         self._loaded_parents())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reveal",
           description="Finding a plan")
@@ -453,37 +537,28 @@ class PlanTree(Tree[TreeRow]):
     ) -> None:
         try:
             with self.session() as session:
-                path = (*plans.ancestor_ids(session, plan_id), plan_id)
-                steps: list[RevealStep] = []
-                parent: str | None = None
-                for step_id in path:
-                    first: PlanPage | None = None
-                    if parent not in loaded_parents:
-                        first = (plans.roots_page(session) if parent is None
-                                 else plans.children_page(session, parent))
-                    in_first = first is not None and any(
-                        n.plan.plan_id == step_id for n in first.nodes
-                    )
-                    segment = None
-                    if step_id not in known and not in_first:
-                        segment = plans.siblings_from(session, step_id)
-                    steps.append(RevealStep(parent, step_id, first, segment))
-                    parent = step_id
+                steps = plans.reveal_path(session, plan_id, known, loaded_parents)
         except Exception as exc:
             self.post_message(RevealReady(generation, plan_id, error=str(exc)))
             return
-        self.post_message(RevealReady(generation, plan_id, tuple(steps)))
+        self.post_message(RevealReady(generation, plan_id, steps))
 
     @on(RevealReady)
     def _reveal_ready(self, message: RevealReady) -> None:
-        message.stop()
         if message.error is not None:
             self.notify(message.error, title="Could not find the plan", severity="error",
                         markup=False)
             return
         if message.generation != self.generation:
             return
-        for step in message.steps:
+        self._apply_steps(message.steps)
+        node = self.nodes_by_plan.get(message.plan_id)
+        if node is not None:
+            self._select(node)
+        self._after_change()
+
+    def _apply_steps(self, steps: tuple[RevealStep, ...]) -> None:
+        for step in steps:
             parent = (self.root if step.parent_plan_id is None
                       else self.nodes_by_plan.get(step.parent_plan_id))
             if parent is None:
@@ -491,7 +566,7 @@ class PlanTree(Tree[TreeRow]):
             row = parent.data
             if step.first_page is not None and not (
                 isinstance(row, PlanRow) and row.children_loaded
-            ) and not (parent is self.root and self._has_rows(parent.children)):
+            ) and not (parent is self.root and self._has_rows(parent)):
                 placeholder = next(
                     (c for c in parent.children if isinstance(c.data, LoadingRow)), None
                 )
@@ -500,13 +575,10 @@ class PlanTree(Tree[TreeRow]):
                 self._place_segment(parent, step.plan_id, step.segment)
             if parent is not self.root:
                 parent.expand()
-        node = self.nodes_by_plan.get(message.plan_id)
-        if node is not None:
-            self._select(node)
 
     @staticmethod
-    def _has_rows(children: Iterable[TreeNode[TreeRow]]) -> bool:
-        return any(isinstance(c.data, PlanRow) for c in children)
+    def _has_rows(parent: TreeNode[TreeRow]) -> bool:
+        return any(isinstance(c.data, PlanRow) for c in parent.children)
 
     def _place_segment(self, parent: TreeNode[TreeRow], start: str, page: PlanPage) -> None:
         """Insert the page that starts at `start` into the gap that covers it."""
@@ -539,3 +611,119 @@ class PlanTree(Tree[TreeRow]):
     def _move_to(self, node: TreeNode[TreeRow]) -> None:
         self.move_cursor(node)
         self.scroll_to_node(node, animate=False)
+
+    # -- keeping the user's place across a reload ---------------------------------------
+
+    def place(self) -> TreePlace:
+        """The expanded nodes, loaded levels, cursor plan and scroll, as they are now."""
+        expanded: list[str] = []
+        loaded: list[tuple[str | None, int]] = [(None, self._plan_count(self.root))]
+
+        def walk(parent: TreeNode[TreeRow]) -> None:
+            for child in parent.children:
+                row = child.data
+                if isinstance(row, PlanRow) and row.children_loaded:
+                    loaded.append((row.plan_id, self._plan_count(child)))
+                    if child.is_expanded:
+                        expanded.append(row.plan_id)
+                    walk(child)
+
+        walk(self.root)
+        cursor = self.cursor_node
+        path: list[str] = []
+        index = 0
+        if cursor is not None and self._node(cursor.id) is cursor:
+            parent = cursor.parent
+            siblings: list[TreeNode[TreeRow]] = (list(parent.children) if parent is not None
+                                                 else [])
+            index = sum(1 for c in siblings[:siblings.index(cursor)]
+                        if isinstance(c.data, PlanRow)) if cursor in siblings else 0
+            while parent is not None and isinstance(parent.data, PlanRow):
+                path.insert(0, parent.data.plan_id)
+                parent = parent.parent
+        return TreePlace(tuple(expanded), tuple(loaded), self.cursor_plan_id, tuple(path),
+                         index, self.scroll_y)
+
+    @staticmethod
+    def _plan_count(parent: TreeNode[TreeRow]) -> int:
+        return sum(1 for c in parent.children if isinstance(c.data, PlanRow))
+
+    def restore(self, place: TreePlace, plan_filter: PlanFilter | None = None, *,
+                say_if_gone: bool = True) -> None:
+        """Read the levels of `place` again (under `plan_filter`) and put the user back: the
+        same nodes expanded, the cursor on the same plan, the same scroll. If that plan is
+        gone, its nearest surviving sibling or ancestor, and a toast saying so."""
+        self.generation += 1
+        self.plan_filter = None if plan_filter is None or plan_filter.empty else plan_filter
+        self._fetch_place(self.generation, place, self.plan_filter, say_if_gone)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="restore",
+          description="Reloading plans")
+    def _fetch_place(self, generation: int, place: TreePlace,
+                     plan_filter: PlanFilter | None, say_if_gone: bool) -> None:
+        try:
+            with self.session() as session:
+                pages = plans.level_pages(session, place.loaded, plan_filter)
+                steps: tuple[RevealStep, ...] | None = None
+                if place.cursor_plan_id is not None and plan_filter is None:
+                    known = {n.plan.plan_id for page in pages.values() for n in page.nodes}
+                    try:
+                        steps = plans.reveal_path(session, place.cursor_plan_id, known,
+                                                  set(pages))
+                    except plans.PlanNotFoundError:
+                        steps = None
+        except Exception as exc:
+            self.post_message(PlaceRestored(generation, place, {}, None, str(exc)))
+            return
+        self.post_message(PlaceRestored(generation, place, pages, steps,
+                                        say_if_gone=say_if_gone))
+
+    @on(PlaceRestored)
+    def _place_restored(self, message: PlaceRestored) -> None:
+        if message.generation != self.generation:
+            return
+        if message.error is not None:
+            self.notify(message.error, title="Could not reload the plans", severity="error",
+                        markup=False)
+            return
+        place = message.place
+        plan_filter = self.plan_filter
+        self._start_over(plan_filter)
+        for parent_id, _count in place.loaded:
+            parent = self.root if parent_id is None else self.nodes_by_plan.get(parent_id)
+            page = message.pages.get(parent_id)
+            if parent is not None and page is not None:
+                self._place_page(parent, page, None, None)
+        for plan_id in place.expanded:
+            node = self.nodes_by_plan.get(plan_id)
+            if node is not None and node.allow_expand:
+                node.expand()
+        if message.steps:
+            self._apply_steps(message.steps)
+        target, gone = self._surviving(place)
+        _ = self.last_line  # lines and virtual size as they are now
+        self.cursor_line = target.line if target is not None else -1
+        self.scroll_y = place.scroll_y
+        self._after_change()
+        if gone and target is not None and message.say_if_gone:
+            name = target.data.name if isinstance(target.data, PlanRow) else "?"
+            self.notify(f"The plan {place.cursor_plan_id} is gone; showing {name}.",
+                        title="Plan gone", severity="warning", markup=False)
+
+    def _surviving(self, place: TreePlace) -> tuple[TreeNode[TreeRow] | None, bool]:
+        """The cursor plan's node, else its nearest surviving sibling or ancestor."""
+        if place.cursor_plan_id is not None:
+            node = self.nodes_by_plan.get(place.cursor_plan_id)
+            if node is not None:
+                return node, False
+        parent: TreeNode[TreeRow] = self.root
+        for ancestor_id in reversed(place.cursor_path):
+            found = self.nodes_by_plan.get(ancestor_id)
+            if found is not None:
+                parent = found
+                break
+        siblings = [c for c in parent.children if isinstance(c.data, PlanRow)]
+        gone = place.cursor_plan_id is not None
+        if siblings and (parent.is_expanded or parent is self.root):
+            return siblings[min(place.cursor_index, len(siblings) - 1)], gone
+        return (None if parent is self.root else parent), gone

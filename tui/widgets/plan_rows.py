@@ -1,0 +1,106 @@
+"""What the plan tree's nodes hold, and the messages its thread workers post back to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from textual.message import Message
+from textual.widgets.tree import NodeID
+
+from store.plans import PlanFilter, PlanPage, RevealStep, TailPage
+
+
+@dataclass
+class PlanRow:
+    plan_id: str
+    name: str
+    phase: str
+    state: str
+    child_count: int
+    children_loaded: bool = False
+    unreadable: str = ""  # "unreadable: phase 'bogus'" for a row the models cannot read
+
+
+@dataclass
+class MoreRow:
+    """A gap of not-yet-loaded siblings: ids after `after` and before `until`."""
+
+    after: str | None
+    until: str | None = None
+    remaining: int | None = None
+    loading: bool = False
+
+
+@dataclass
+class LoadingRow:
+    what: str = "loading…"
+
+
+TreeRow: TypeAlias = PlanRow | MoreRow | LoadingRow
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    generation: int
+    parent_node: NodeID | None  # None: the tree's root (Tree.clear() makes a new, unregistered one)
+    parent_plan_id: str | None
+    plan_filter: PlanFilter | None
+    after: str | None
+    until: str | None
+    placeholder: NodeID | None
+
+
+@dataclass(frozen=True)
+class TreePlace:
+    """Where the user is in the tree, so that a reload can put them back there."""
+
+    expanded: tuple[str, ...] = ()  # plan ids, parents before their children
+    loaded: tuple[tuple[str | None, int], ...] = ((None, 0),)  # plans loaded per level
+    cursor_plan_id: str | None = None
+    cursor_path: tuple[str, ...] = ()  # the cursor plan's ancestors in the tree, root first
+    cursor_index: int = 0  # its position among its siblings
+    scroll_y: float = 0
+
+
+# Private to the tree: they are posted to it by its own workers and must not bubble.
+
+
+@dataclass
+class PageLoaded(Message, bubble=False):
+    request: PageRequest
+    page: PlanPage
+
+
+@dataclass
+class PageFailed(Message, bubble=False):
+    request: PageRequest
+    error: str
+
+
+@dataclass
+class RevealReady(Message, bubble=False):
+    generation: int
+    plan_id: str
+    steps: tuple[RevealStep, ...] = field(default=())
+    error: str | None = None
+
+
+@dataclass
+class TailLoaded(Message, bubble=False):
+    generation: int
+    parent_plan_id: str | None
+    tail: TailPage | None
+    error: str | None = None
+
+
+@dataclass
+class PlaceRestored(Message, bubble=False):
+    """A reload's pages, and the way down to the cursor plan (None: that plan is gone)."""
+
+    generation: int
+    place: TreePlace
+    pages: dict[str | None, PlanPage]
+    steps: tuple[RevealStep, ...] | None
+    error: str | None = None
+    say_if_gone: bool = True
