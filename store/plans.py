@@ -686,7 +686,7 @@ def reveal_path(
     """What a tree is missing to show `plan_id`: per level from the roots down, the parent's
     first page (unless `loaded_parents` has it) and the page of siblings starting at the step's
     plan (unless it is `known` or in that first page). Raises PlanNotFoundError."""
-    get_plan(session, plan_id)
+    _parent_and_root(session, plan_id)  # PlanNotFoundError; reads no column that may be bad
     steps: list[RevealStep] = []
     parent: str | None = None
     for step_id in (*ancestor_ids(session, plan_id), plan_id):

@@ -44,8 +44,9 @@ def wait_until(session: str, holds: Callable[[str], bool], what: str, *, styled:
     return screen
 
 
-def wait_for(session: str, text: str) -> str:
-    return wait_until(session, lambda screen: text in screen, f"{text!r} appearing")
+def wait_for(session: str, text: str, *, timeout: float = 20.0) -> str:
+    return wait_until(session, lambda screen: text in screen, f"{text!r} appearing",
+                      timeout=timeout)
 
 
 def wait_until_gone(session: str, text: str) -> None:
