@@ -215,7 +215,8 @@ class Plan(SQLModel, table=True):
         sa.Index(None, "phase"),
         sa.Index(None, "processing_state"),
         sa.Index(None, "namespace"),
-        sa.Index(None, "parent_plan_id"),
+        # A page of children is a range of this index, already in plan_id order (no sort).
+        sa.Index(None, "parent_plan_id", "plan_id"),
         sa.Index(None, "root_plan_id"),
     )
 
@@ -259,6 +260,21 @@ class Plan(SQLModel, table=True):
     error_details_json: str | None = Field(default=None, sa_type=sa.Text)
     created_at: str
     updated_at: str
+    # When the plan first reached each later phase (see store.phase_timestamps), and when its
+    # processing last completed; NULL while not (or no longer) reached.
+    strategized_at: str | None = None
+    executed_at: str | None = None
+    applied_at: str | None = None
+    completed_at: str | None = None
+    # Execution placeholders (seed 002): filled by the executor, shown as they are.
+    changeset_id: str | None = None
+    sandbox_refs_json: str | None = Field(default=None, sa_type=sa.Text)
+    validation_summary_json: str | None = Field(default=None, sa_type=sa.Text)
+    # plans and decisions refer to each other; use_alter lets create_all/drop_all order them.
+    decision_root_id: str | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.ForeignKey("decisions.decision_id", use_alter=True)),
+    )
 
     children: list["Plan"] = Relationship(
         back_populates="parent",
@@ -274,7 +290,11 @@ class Plan(SQLModel, table=True):
     )
     decisions: list["Decision"] = Relationship(
         back_populates="plan",
-        sa_relationship_kwargs={"order_by": "Decision.sequence", "lazy": "raise"},
+        sa_relationship_kwargs={
+            "foreign_keys": "[Decision.plan_id]",
+            "order_by": "Decision.sequence",
+            "lazy": "raise",
+        },
     )
 
 
@@ -288,6 +308,9 @@ class PlanProject(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     plan_id: str = Field(sa_column=fk_column("plans.plan_id", nullable=False, ondelete="CASCADE"))
     project_name: str
+    alias: str | None = None
+    read_only: bool = Field(default=False, sa_column=bool_column())
+    created_at: str
 
 
 class PlanArgument(SQLModel, table=True):
@@ -309,7 +332,10 @@ class PlanArgument(SQLModel, table=True):
 
 class PlanInvariant(SQLModel, table=True):
     __tablename__ = "plan_invariants"
-    __table_args__ = (sa.UniqueConstraint("plan_id", "invariant_text"),)
+    __table_args__ = (
+        sa.UniqueConstraint("plan_id", "invariant_text"),
+        sa.Index(None, "plan_id", "position"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: str = Field(sa_column=fk_column("plans.plan_id", nullable=False, ondelete="CASCADE"))
@@ -343,12 +369,13 @@ class Decision(SQLModel, table=True):
     created_at: str
 
     plan: Optional["Plan"] = Relationship(
-        back_populates="decisions", sa_relationship_kwargs={"lazy": "raise"}
+        back_populates="decisions",
+        sa_relationship_kwargs={"foreign_keys": "[Decision.plan_id]", "lazy": "raise"},
     )
 
 
 class PlanRepair(SQLModel, table=True):
-    """A value the 0003 backfill had to repair, kept so that nothing is silently lost."""
+    """A value a migration (0003, 0005) had to repair, kept so that nothing is silently lost."""
 
     __tablename__ = "plan_repairs"
 

@@ -34,6 +34,7 @@ from store.models import (
     ProcessingState,
     utc_now,
 )
+from store.phase_timestamps import phase_timestamps
 
 PAGE_SIZE = 200
 # How far up an ancestor walk goes before it gives up: far deeper than any real plan tree.
@@ -611,6 +612,7 @@ def create_plan(
             ),
             "phase": phase,
             "processing_state": processing_state,
+            **phase_timestamps(phase, processing_state, now),
             "created_at": now,
             "updated_at": now,
             **extra,
