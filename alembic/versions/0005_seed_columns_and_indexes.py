@@ -1,4 +1,4 @@
-"""The seed columns and indexes: phase timestamps, execution placeholders, project links, paging.
+"""Seed columns: phase timestamps, execution placeholders, project links, indexes.
 
 Revision ID: 0005
 Revises: 0004
