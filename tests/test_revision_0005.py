@@ -371,3 +371,41 @@ def test_phase_timestamps_keep_what_was_reached_and_clear_what_is_not():
         "applied_at": None,
         "completed_at": None,
     }
+
+
+def test_corrections_move_the_timestamps_with_the_phase(head_url, engine, tmp_path):
+    from store.corrections import run_correction
+    from store.decisions import record_decision
+
+    with Session(engine) as session:
+        reverted = plans.create_plan(
+            session, namespaced_name="ops/revert", description="r", phase=PlanPhase.APPLIED,
+            processing_state=ProcessingState.COMPLETE, now=NOW,
+        )
+        appended = plans.create_plan(
+            session, namespaced_name="ops/append", description="a", phase=PlanPhase.APPLY,
+            processing_state=ProcessingState.COMPLETE, now=NOW,
+        )
+        targets = {}
+        for plan in (reverted, appended):
+            for number, phase in enumerate((PlanPhase.STRATEGIZE, PlanPhase.EXECUTE), start=1):
+                decision = record_decision(
+                    session, plan_id=plan.plan_id, title=f"d{number}", phase=phase, now=NOW
+                )
+            targets[plan.namespaced_name] = (plan.plan_id, decision.decision_id)
+        session.commit()
+    for name, mode in (("ops/revert", "revert"), ("ops/append", "append")):
+        plan_id, decision_id = targets[name]
+        run_correction(
+            head_url, plan_id, decision_id, mode, "again",
+            artifacts_root=tmp_path / "artifacts", archive_root=tmp_path / "archive",
+        )
+    stamps = {
+        row.namespaced_name: (row.phase, row.strategized_at, row.executed_at, row.applied_at,
+                              row.completed_at)
+        for row in fetch(head_url, "SELECT * FROM plans")
+    }
+    # back in execute: strategize stays done, apply and applied are no longer reached
+    assert stamps["ops/revert"] == ("execute", NOW, None, None, None)
+    # still in apply, queued again: only completion is undone
+    assert stamps["ops/append"] == ("apply", NOW, NOW, None, None)
