@@ -612,12 +612,15 @@ def create_plan(
             ),
             "phase": phase,
             "processing_state": processing_state,
-            **phase_timestamps(phase, processing_state, now),
             "created_at": now,
             "updated_at": now,
             **extra,
         }
     )
+    # Stamped once the phase and state are known to be valid; explicit values are kept.
+    for column, stamp in phase_timestamps(plan.phase, plan.processing_state, now).items():
+        if column not in extra:
+            setattr(plan, column, stamp)
     session.add(plan)
     session.flush()
     return plan
