@@ -302,7 +302,13 @@ def _add_plan(
         tags_json=json.dumps([spec.name.split("/")[0], "demo"]),
         error_message="Replica lag exceeded 5 s" if spec.state == ProcessingState.ERRORED else None,
     )
-    session.add(PlanProject(plan_id=plan.plan_id, project_name=spec.name.split("/")[0]))
+    session.add(
+        PlanProject(
+            plan_id=plan.plan_id,
+            project_name=spec.name.split("/")[0],
+            created_at=demo_time(minute),
+        )
+    )
     session.add(
         PlanArgument(
             plan_id=plan.plan_id,

@@ -215,7 +215,8 @@ class Plan(SQLModel, table=True):
         sa.Index(None, "phase"),
         sa.Index(None, "processing_state"),
         sa.Index(None, "namespace"),
-        sa.Index(None, "parent_plan_id"),
+        # A page of children is a range of this index, already in plan_id order (no sort).
+        sa.Index(None, "parent_plan_id", "plan_id"),
         sa.Index(None, "root_plan_id"),
     )
 
@@ -223,7 +224,10 @@ class Plan(SQLModel, table=True):
     parent_plan_id: str | None = Field(
         default=None, sa_column=fk_column("plans.plan_id", nullable=True)
     )
-    root_plan_id: str = Field(sa_column=fk_column("plans.plan_id", nullable=False))
+    root_plan_id: str = Field(
+        sa_column=fk_column("plans.plan_id", nullable=False),
+        description="the root of the plan's tree (the plan itself for a root)",
+    )
     attempt: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     namespaced_name: str
     namespace: str
@@ -243,7 +247,9 @@ class Plan(SQLModel, table=True):
     automation_profile: str = Field(
         default=DEFAULT_PROFILE, sa_column_kwargs={"server_default": DEFAULT_PROFILE}
     )
-    effective_profile_snapshot: str = Field(sa_type=sa.Text)
+    effective_profile_snapshot: str = Field(
+        sa_type=sa.Text, description="JSON: the profile frozen when the plan was created"
+    )
     strategy_actor: str | None = None
     execution_actor: str | None = None
     review_actor: str | None = None
@@ -259,6 +265,29 @@ class Plan(SQLModel, table=True):
     error_details_json: str | None = Field(default=None, sa_type=sa.Text)
     created_at: str
     updated_at: str
+    # The descriptions below are documentation only (docs/schema.md), not DDL comments.
+    strategized_at: str | None = Field(
+        default=None, description="when the plan left strategize (reached execute)"
+    )
+    executed_at: str | None = Field(default=None, description="when the plan reached apply")
+    applied_at: str | None = Field(default=None, description="when the plan reached applied")
+    completed_at: str | None = Field(
+        default=None, description="when processing_state last became complete"
+    )
+    # Execution placeholders (seed 002): written by the executor, shown as they are.
+    changeset_id: str | None = Field(default=None, description="the executor's changeset")
+    sandbox_refs_json: str | None = Field(
+        default=None, sa_type=sa.Text, description="JSON: the sandboxes the plan ran in"
+    )
+    validation_summary_json: str | None = Field(
+        default=None, sa_type=sa.Text, description="JSON: the outcome of validation"
+    )
+    # plans and decisions refer to each other; use_alter lets create_all/drop_all order them.
+    decision_root_id: str | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.ForeignKey("decisions.decision_id", use_alter=True)),
+        description="the first decision of the plan's decision tree",
+    )
 
     children: list["Plan"] = Relationship(
         back_populates="parent",
@@ -274,7 +303,11 @@ class Plan(SQLModel, table=True):
     )
     decisions: list["Decision"] = Relationship(
         back_populates="plan",
-        sa_relationship_kwargs={"order_by": "Decision.sequence", "lazy": "raise"},
+        sa_relationship_kwargs={
+            "foreign_keys": "[Decision.plan_id]",
+            "order_by": "Decision.sequence",
+            "lazy": "raise",
+        },
     )
 
 
@@ -288,6 +321,13 @@ class PlanProject(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     plan_id: str = Field(sa_column=fk_column("plans.plan_id", nullable=False, ondelete="CASCADE"))
     project_name: str
+    alias: str | None = Field(default=None, description="a short name for the project")
+    read_only: bool = Field(
+        default=False,
+        sa_column=bool_column(),
+        description="the plan may read the project but not change it",
+    )
+    created_at: str = Field(description="when the plan was linked to the project")
 
 
 class PlanArgument(SQLModel, table=True):
@@ -309,7 +349,10 @@ class PlanArgument(SQLModel, table=True):
 
 class PlanInvariant(SQLModel, table=True):
     __tablename__ = "plan_invariants"
-    __table_args__ = (sa.UniqueConstraint("plan_id", "invariant_text"),)
+    __table_args__ = (
+        sa.UniqueConstraint("plan_id", "invariant_text"),
+        sa.Index(None, "plan_id", "position"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: str = Field(sa_column=fk_column("plans.plan_id", nullable=False, ondelete="CASCADE"))
@@ -343,12 +386,13 @@ class Decision(SQLModel, table=True):
     created_at: str
 
     plan: Optional["Plan"] = Relationship(
-        back_populates="decisions", sa_relationship_kwargs={"lazy": "raise"}
+        back_populates="decisions",
+        sa_relationship_kwargs={"foreign_keys": "[Decision.plan_id]", "lazy": "raise"},
     )
 
 
 class PlanRepair(SQLModel, table=True):
-    """A value the 0003 backfill had to repair, kept so that nothing is silently lost."""
+    """A value a migration (0003, 0005) had to repair, kept so that nothing is silently lost."""
 
     __tablename__ = "plan_repairs"
 

@@ -34,6 +34,7 @@ from store.models import (
     ProcessingState,
     utc_now,
 )
+from store.phase_timestamps import phase_timestamps
 
 PAGE_SIZE = 200
 # How far up an ancestor walk goes before it gives up: far deeper than any real plan tree.
@@ -616,6 +617,10 @@ def create_plan(
             **extra,
         }
     )
+    # Stamped once the phase and state are known to be valid; explicit values are kept.
+    for column, stamp in phase_timestamps(plan.phase, plan.processing_state, now).items():
+        if column not in extra:
+            setattr(plan, column, stamp)
     session.add(plan)
     session.flush()
     return plan

@@ -25,6 +25,7 @@ from store.db import (
     translated_errors,
 )
 from store.models import DEFAULT_PROFILE, utc_now
+from store.phase_timestamps import TIMESTAMP_COLUMNS, phase_timestamps
 
 INSERT_CHUNK = 20_000
 BUILTIN_NAMES = ("manual", "supervised", "balanced", "autonomous")
@@ -139,7 +140,10 @@ def damage(plans: list[SeedPlan]) -> dict[str, str]:
     return changes
 
 
-def head_rows(plans: list[SeedPlan], rng: random.Random) -> Iterator[dict[str, object]]:
+def head_rows(
+    plans: list[SeedPlan], rng: random.Random, *, timestamps: bool = True
+) -> Iterator[dict[str, object]]:
+    """Rows in the 0003+ shape; with `timestamps` (0005 on) the phase timestamps too."""
     now = utc_now()
     snapshot = json.dumps(
         {
@@ -154,6 +158,8 @@ def head_rows(plans: list[SeedPlan], rng: random.Random) -> Iterator[dict[str, o
         row["root_plan_id"] = plan.root_plan_id
         row["automation_profile"] = DEFAULT_PROFILE
         row["effective_profile_snapshot"] = snapshot
+        if timestamps:
+            row.update(phase_timestamps(str(row["phase"]), str(row["processing_state"]), now))
         yield row
 
 
@@ -185,6 +191,8 @@ def seed_database(
     if migrations.known_revisions().index(target) < 1:
         raise StoreError("Plans and decisions exist from revision 0002 on; seed 0002 or later.")
     legacy = migrations.known_revisions().index(target) < 2
+    revisions = migrations.known_revisions()
+    timestamps = revisions.index(target) >= revisions.index("0005")  # 0005 added them
     if wide >= plan_count:
         raise ValueError("--wide must be smaller than --plans.")
     path = sqlite_path(url)
@@ -215,6 +223,7 @@ def seed_database(
                     "updated_at",
                     "automation_profile",
                     *(() if legacy else ("effective_profile_snapshot",)),
+                    *(TIMESTAMP_COLUMNS if timestamps else ()),
                 )
             ),
         )
@@ -222,7 +231,11 @@ def seed_database(
             if legacy and connection.dialect.name == "postgresql":
                 # Legacy damage (orphans) can only exist with FK triggers off for this session.
                 connection.exec_driver_sql("SET session_replication_role = replica")
-            rows = legacy_rows(plans, rng) if legacy else head_rows(plans, rng)
+            rows = (
+                legacy_rows(plans, rng)
+                if legacy
+                else head_rows(plans, rng, timestamps=timestamps)
+            )
             written = 0
             for chunk in _chunks(rows):
                 connection.execute(table.insert(), chunk)

@@ -51,6 +51,28 @@ DECISIONS = [
 ]
 
 
+# Before 0005: a project link to backfill and a plan with an empty profile to repair.
+BEFORE_0005 = [
+    {
+        "__tablename__": "plans",
+        "plan_id": "01HZZEMPTY0000000000000000",
+        "root_plan_id": "01HZZEMPTY0000000000000000",
+        "namespaced_name": "ops/empty-profile",
+        "namespace": "ops",
+        "description": "empty profile",
+        "automation_profile": "",
+        "effective_profile_snapshot": '{"profile_name": "", "source": "creation"}',
+        "created_at": NOW,
+        "updated_at": NOW,
+    },
+    {
+        "__tablename__": "plan_projects",
+        "plan_id": "01HZZROOT00000000000000000",
+        "project_name": "ops",
+    },
+]
+
+
 @pytest.fixture
 def alembic_config():
     return PytestAlembicConfig(
@@ -58,6 +80,7 @@ def alembic_config():
         before_revision_data={
             "0002": [{"__tablename__": "plans", **row} for row in LEGACY_PLANS],
             "0003": [{"__tablename__": "decisions", **row} for row in DECISIONS],
+            "0005": BEFORE_0005,
         },
     )
 

@@ -54,6 +54,7 @@ from store.models import (
     ProcessingState,
     utc_now,
 )
+from store.phase_timestamps import TIMESTAMP_COLUMNS, phase_timestamps
 
 OnState = Callable[[CorrectionAttempt], None]
 T = TypeVar("T")
@@ -160,10 +161,20 @@ def _execute(
                 parent_decision_id=seen.new_parent_decision_id,
                 now=now,
             )
+            stamped = session.execute(
+                sa.select(*(getattr(Plan, name) for name in TIMESTAMP_COLUMNS))
+                .where(col(Plan.plan_id) == attempt.plan_id)
+            ).one()
             session.exec(
                 sa.update(Plan)
                 .where(col(Plan.plan_id) == attempt.plan_id)
-                .values(phase=seen.plan_phase_after, processing_state=ProcessingState.QUEUED)
+                .values(
+                    phase=seen.plan_phase_after,
+                    processing_state=ProcessingState.QUEUED,
+                    **phase_timestamps(
+                        seen.plan_phase_after, ProcessingState.QUEUED, now, stamped._asdict()
+                    ),
+                )
                 .execution_options(synchronize_session=False)
             )
             transition(
