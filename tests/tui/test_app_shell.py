@@ -110,7 +110,8 @@ async def test_migrating_says_so_and_reports_rows_then_opens_plans(workdir, monk
                 steps.update(row.step_text for row in screen.query(RevisionProgress))
             await pilot.pause(0.02)
         await settle(pilot)
-    assert "Migrating 2 revisions…" in headings
+    pending = [r for r in migrations.history() if r.revision > "0002"]
+    assert f"Migrating {len(pending)} revisions…" in headings
     assert any("Copying plans into the new shape: " in s and f"/{SLOW_PLANS:,} rows" in s
                for s in steps), steps
     assert any(s.startswith("done in ") for s in steps)
@@ -174,7 +175,8 @@ async def test_q_during_migration_asks_and_stop_leaves_a_whole_revision(
     assert app.return_code == 1
     status = migrations.inspect_database(database_url(path))
     assert status.current == "0003"
-    assert [r.revision for r in status.pending] == ["0004"]
+    assert [r.revision for r in status.pending] == [
+        r.revision for r in migrations.history() if r.revision > "0003"]
 
 
 @run_async
