@@ -159,7 +159,8 @@ async def _quit_during_migration(
         text = " ".join(str(s.render()) for s in app.screen.query("Static"))
         assert "Stop the migration?" in text and "0003" in text
         await pilot.press(answer)
-        while app.is_running and screen.running:
+        # a stop ends in the App exiting by itself (status 1); keeping going, in the plans
+        while app.is_running and (answer != "escape" or screen.running):
             await pilot.pause(0.02)
         if answer == "escape":  # kept going: the plans open as after any migration
             await settle(pilot)
@@ -173,17 +174,22 @@ async def test_q_during_migration_asks_and_stop_leaves_a_whole_revision(
 ) -> None:
     app, path = await _quit_during_migration(workdir, monkeypatch, "q", "s")
     assert app.return_code == 1
+    assert_stopped_at_a_whole_revision(path)
+
+
+def assert_stopped_at_a_whole_revision(path: Path) -> None:
+    """Past the legacy 0002, short of head, and exactly the later revisions left to apply."""
     status = migrations.inspect_database(database_url(path))
-    assert status.current == "0003"
+    assert status.current is not None and "0002" < status.current < status.head
     assert [r.revision for r in status.pending] == [
-        r.revision for r in migrations.history() if r.revision > "0003"]
+        r.revision for r in migrations.history() if r.revision > status.current]
 
 
 @run_async
 async def test_ctrl_c_during_migration_asks_too(workdir, monkeypatch) -> None:
     app, path = await _quit_during_migration(workdir, monkeypatch, "ctrl+c", "s")
     assert app.return_code == 1
-    assert migrations.inspect_database(database_url(path)).current == "0003"
+    assert_stopped_at_a_whole_revision(path)
 
 
 @run_async
