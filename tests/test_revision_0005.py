@@ -3,6 +3,10 @@ their backfill, a downgrade that stashes what it drops, and children pages read 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
@@ -13,6 +17,8 @@ from store.db import create_db_engine
 from store.models import PlanPhase, ProcessingState
 from store.phase_timestamps import phase_timestamps
 from store.seed import seed_database
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 NOW = "2026-01-01T00:00:00.000000+00:00"
 LATER = "2026-02-01T00:00:00.000000+00:00"
@@ -106,10 +112,17 @@ def full_shape(url: str) -> dict[str, object]:
 def test_fresh_database_has_every_seed_column_and_index(db_url, second_db_url):
     migrations.upgrade(db_url)
     assert_seed_shape(db_url)
-    engine = create_db_engine(second_db_url)
-    SQLModel.metadata.create_all(engine)
-    engine.dispose()
+    create_all_in_a_fresh_process(second_db_url)
     assert full_shape(db_url) == full_shape(second_db_url)
+
+
+def create_all_in_a_fresh_process(url: str) -> None:
+    """The models' own schema. In a new interpreter: after some other tests in the same
+    process, create_all on SQLite was seen leaving out the use_alter key plans -> decisions."""
+    script = ("import sys; from sqlmodel import SQLModel; import store.models; "
+              "from store.db import create_db_engine; "
+              "e = create_db_engine(sys.argv[1]); SQLModel.metadata.create_all(e); e.dispose()")
+    subprocess.run([sys.executable, "-c", script, url], check=True, cwd=REPO_ROOT)
 
 
 def test_migrated_legacy_database_has_every_seed_column_and_index(db_url, second_db_url):
