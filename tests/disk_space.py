@@ -7,13 +7,33 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from store.db import database_url
+from store.seed import seed_database
+
 FILLERS = {"filler", "filler-tail"}
+
+
+@pytest.fixture(scope="module")
+def legacy_seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 7 MB database at 0002: migrating it needs more room than 1 MB."""
+    path = tmp_path_factory.mktemp("seed") / "legacy.db"
+    seed_database(database_url(path), 20_000, 10, revision="0002")
+    return path
+
+
+def revision_of(path: Path) -> str:
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    finally:
+        connection.close()
 
 
 @pytest.fixture

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from disk_space import files_in, fill, make_room, small_disk
+from disk_space import files_in, fill, legacy_seed, make_room, revision_of, small_disk
 
 from store import db as store_db
 from store import migrations
 from store.db import DiskFullError, database_url
 from store.demo import create_demo
-from store.seed import seed_database
 from tui.cli import main
 
-__all__ = ["small_disk"]  # a fixture, used by name
+__all__ = ["legacy_seed", "small_disk"]  # fixtures, used by name
 
 
 def assert_explained(result: Result, *words: str) -> None:
@@ -33,22 +31,6 @@ def assert_explained(result: Result, *words: str) -> None:
     assert all(line.startswith("plandesk: ") for line in lines), result.stderr
     for word in words:
         assert word in result.stderr, result.stderr
-
-
-@pytest.fixture(scope="module")
-def legacy_seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 7 MB database at 0002: migrating it needs more room than 1 MB."""
-    path = tmp_path_factory.mktemp("seed") / "legacy.db"
-    seed_database(database_url(path), 20_000, 10, revision="0002")
-    return path
-
-
-def revision_of(path: Path) -> str:
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-    finally:
-        connection.close()
 
 
 def run(*args: str) -> Result:

@@ -4,39 +4,20 @@ failed revision's bar does not claim it finished, and the database keeps its rev
 from __future__ import annotations
 
 import shutil
-import sqlite3
-from pathlib import Path
 
 import pytest
-from disk_space import files_in, fill, make_room, small_disk
+from disk_space import files_in, fill, legacy_seed, make_room, revision_of, small_disk
 from textual.widgets import Static
 from tui_states import press, run_async, settle
 
 from store.db import database_url
-from store.seed import seed_database
 from tui.app import PlandeskApp
 from tui.screens.migration import MigrationScreen
 from tui.widgets.revision_progress import RevisionProgress
 
-__all__ = ["small_disk"]  # a fixture, used by name
+__all__ = ["legacy_seed", "small_disk"]  # fixtures, used by name
 
 SIZE = (120, 36)
-
-
-@pytest.fixture(scope="module")
-def legacy_seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 7 MB database at 0002: migrating it needs more room than 1 MB."""
-    path = tmp_path_factory.mktemp("seed") / "legacy.db"
-    seed_database(database_url(path), 20_000, 10, revision="0002")
-    return path
-
-
-def revision_of(path: Path) -> str:
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-    finally:
-        connection.close()
 
 
 @pytest.mark.parametrize(("keys", "expected"), [
