@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from store import decisions, plans
 from store.db import session_scope, sqlite_path
 from store.models import PlanPhase
+from store.plans import paths as plan_paths
 
 
 def write_unchecked(url: str, table: str, sql: str, params: dict[str, Any]) -> None:
@@ -210,7 +211,7 @@ def test_ancestor_walks_stop_at_the_depth_bound(engine, monkeypatch):
     with session_scope(engine) as session:
         assert plans.ancestor_path(session, chain[-1]).ids == tuple(chain[:-1])
         assert plans.ancestor_path(session, chain[-1]).stopped is None
-        monkeypatch.setattr(plans, "MAX_ANCESTOR_DEPTH", 3)
+        monkeypatch.setattr(plan_paths, "MAX_ANCESTOR_DEPTH", 3)
         path = plans.ancestor_path(session, chain[-1])
         assert path.ids == tuple(chain[-4:-1]) and path.stopped == "deeper than 3 levels"
         with pytest.raises(plans.PlanPathError, match="deeper than 3 levels"):

@@ -18,6 +18,7 @@ from tui_states import (
 
 from store import plans
 from store.db import create_db_engine, database_url, session_scope
+from store.plans import pages as plan_pages
 from store.seed import seed_database
 from tui.app import PlandeskApp
 from tui.screens.error import ErrorScreen
@@ -38,7 +39,9 @@ def count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[tuple[object
         calls.append(args[1:])
         return original(*args, **kwargs)
 
+    # Patched where the tree calls it and where the pages module calls it itself (reveal_path).
     monkeypatch.setattr(plans, name, counted)
+    monkeypatch.setattr(plan_pages, name, counted)
     return calls
 
 

@@ -13,6 +13,7 @@ from tui_states import demo_database, press, run_async, settle
 
 from store import plans
 from store.db import database_url
+from store.plans import pages as plan_pages
 from tui.app import PlandeskApp
 from tui.screens.correction import CorrectionModal
 from tui.screens.plans import PlansScreen
@@ -170,6 +171,7 @@ async def test_a_parent_cycle_ends_the_walk_and_the_jump_promptly(
             return _original(*args, **kwargs)
 
         monkeypatch.setattr(plans, query, counted)
+        monkeypatch.setattr(plan_pages, query, counted)  # reveal_path calls it there
     app = app_on(name)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -1,0 +1,139 @@
+"""Everything the detail pane shows of one plan, read without trusting a stored value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, col
+
+from store import profiles
+from store.models import (
+    AutomationProfile,
+    CorrectionAttempt,
+    Decision,
+    Plan,
+    PlanArgument,
+    PlanInvariant,
+    PlanProject,
+    PlanRepair,
+)
+from store.plans.pages import child_counts
+from store.plans.paths import PlanNotFoundError, ancestor_path
+from store.plans.rows import RowProblem, rows_as_stored, unreadable_label
+
+
+@dataclass(frozen=True)
+class PlanDetail:
+    """Everything the detail pane shows. Rows are built from the stored values without the
+    models' checks: a value named in `problems` is the stored text, not an enum member."""
+
+    plan: Plan
+    child_count: int
+    arguments: tuple[PlanArgument, ...]
+    invariants: tuple[PlanInvariant, ...]
+    projects: tuple[PlanProject, ...]
+    decisions: tuple[Decision, ...]
+    corrections: tuple[CorrectionAttempt, ...]
+    repairs: tuple[PlanRepair, ...]
+    snapshot: profiles.ParsedSnapshot
+    drift: profiles.Drift
+    ancestors: tuple[str, ...] = field(default=())
+    path_stopped: str | None = None  # why `ancestors` stops short of a root (AncestorPath)
+    problems: tuple[RowProblem, ...] = ()  # of the plan and of every row shown with it
+
+    @property
+    def plan_problems(self) -> tuple[RowProblem, ...]:
+        return self.problems_of("plans", self.plan.plan_id)
+
+    def problems_of(self, table: str, row_id: str) -> tuple[RowProblem, ...]:
+        return tuple(p for p in self.problems if p.table == table and p.row_id == row_id)
+
+    def problem_lines(self) -> tuple[str, ...]:
+        """Every problem as a sentence that says which row it is in, the plan's own first."""
+        sequences = {d.decision_id: d.sequence for d in self.decisions}
+        names = {
+            "plan_arguments": {str(a.id): f"argument {a.name!r}" for a in self.arguments},
+            "plan_invariants": {str(i.id): f"invariant #{i.position}" for i in self.invariants},
+            "decisions": {k: f"decision #{v}" for k, v in sequences.items()},
+        }
+        lines: list[str] = []
+        for problem in sorted(self.problems, key=lambda p: p.table != "plans"):
+            if problem.table == "plans":
+                lines.append(problem.explanation)
+                continue
+            row = names.get(problem.table, {}).get(
+                problem.row_id, f"{problem.table} row {problem.row_id}")
+            lines.append(f"{row}: {problem.explanation}")
+        return tuple(lines)
+
+    def correction_refusal(self, decision_id: str) -> str | None:
+        """Why no correction of `decision_id` can run, or None when one can.
+
+        store.corrections reads the plan and its decisions through the models, so a bad value
+        in any of them would fail the correction half-way with an unhelpful error; an
+        unreadable correction attempt refuses it too, as the history it adds to is in doubt.
+        """
+        if self.plan_problems:
+            return (f"Plan {self.plan.plan_id} cannot be corrected: its row is "
+                    f"{unreadable_label(self.plan_problems)}. Fix the row in the database first.")
+        target = next((d for d in self.decisions if d.decision_id == decision_id), None)
+        named = f"Decision #{target.sequence}" if target is not None else "This decision"
+        for decision in self.decisions:
+            bad = self.problems_of("decisions", decision.decision_id)
+            if not bad:
+                continue
+            if decision.decision_id == decision_id:
+                why = f"its row is {unreadable_label(bad)}"
+            else:
+                why = (f"decision #{decision.sequence} of the same plan is "
+                       f"{unreadable_label(bad)}, and a correction reads them all")
+            return f"{named} cannot be corrected: {why}. Fix the row in the database first."
+        attempts = [p for p in self.problems if p.table == "correction_attempts"]
+        if attempts:
+            return (f"This plan cannot be corrected: correction attempt {attempts[0].row_id} is "
+                    f"{unreadable_label(attempts)}. Fix the row in the database first.")
+        return None
+
+
+def get_plan(session: Session, plan_id: str) -> Plan:
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise PlanNotFoundError(plan_id)
+    return plan
+
+
+def plan_detail(session: Session, plan_id: str) -> PlanDetail:
+    """Everything the detail pane shows for one plan, in a handful of indexed queries.
+
+    Never raises for a bad stored value: it is shown as stored and listed in `problems`.
+    """
+    found, problems = rows_as_stored(session, Plan, Plan.plan_id == plan_id, Plan.plan_id)
+    if not found:
+        raise PlanNotFoundError(plan_id)
+    plan = found[0]
+    collected = list(problems)
+
+    def rows(model: Any, order: Any) -> tuple[Any, ...]:
+        entities, bad = rows_as_stored(session, model, model.plan_id == plan_id, order)
+        collected.extend(bad)
+        return entities
+
+    snapshot = profiles.parse_snapshot(plan.effective_profile_snapshot)
+    current = session.get(AutomationProfile, plan.automation_profile)
+    path = ancestor_path(session, plan_id)
+    return PlanDetail(
+        plan=plan,
+        child_count=child_counts(session, [plan_id])[plan_id],
+        arguments=rows(PlanArgument, col(PlanArgument.position)),
+        invariants=rows(PlanInvariant, col(PlanInvariant.position)),
+        projects=rows(PlanProject, col(PlanProject.project_name)),
+        decisions=rows(Decision, col(Decision.sequence)),
+        corrections=rows(CorrectionAttempt, col(CorrectionAttempt.created_at)),
+        repairs=rows(PlanRepair, col(PlanRepair.id)),
+        snapshot=snapshot,
+        drift=profiles.drift(snapshot, plan.automation_profile, current),
+        ancestors=path.ids,
+        path_stopped=path.stopped,
+        problems=tuple(collected),
+    )

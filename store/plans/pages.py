@@ -1,0 +1,254 @@
+"""Keyset pages of plans for the tree (on plan_id, never OFFSET): roots, children, filter
+matches, the last page of a level, and what a jump or a reload needs."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from store.models import Plan, PlanPhase, ProcessingState
+from store.plans.paths import ancestor_ids, parent_and_root
+from store.plans.rows import PlanSummary, summary_row, summary_select
+
+PAGE_SIZE = 200
+
+
+@dataclass(frozen=True)
+class PlanNode:
+    """A plan as a tree row: the plan and how many children it has."""
+
+    plan: PlanSummary
+    child_count: int
+
+
+@dataclass(frozen=True)
+class PlanPage:
+    nodes: tuple[PlanNode, ...]
+    next_after: str | None  # keyset cursor for the following page; None when this is the last
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_after is not None
+
+
+_E = TypeVar("_E", bound=enum.StrEnum)
+
+
+def _member(enum_cls: type[_E], what: str, value: str) -> _E:
+    try:
+        return enum_cls(value.lower())
+    except ValueError:
+        choices = ", ".join(member.value for member in enum_cls)
+        raise ValueError(f"Unknown {what} {value!r}; use one of {choices}") from None
+
+
+@dataclass(frozen=True)
+class PlanFilter:
+    """What `/` filters on: free text over id prefix, name and namespace; phase; state."""
+
+    text: str = ""
+    phase: PlanPhase | None = None
+    state: ProcessingState | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.text.strip() and self.phase is None and self.state is None
+
+    @classmethod
+    def parse(cls, query: str) -> PlanFilter:
+        """`phase:execute state:errored deploy` -> phase, state and free text."""
+        words: list[str] = []
+        phase: PlanPhase | None = None
+        state: ProcessingState | None = None
+        for word in query.split():
+            key, _, value = word.partition(":")
+            if key == "phase" and value:
+                phase = _member(PlanPhase, "phase", value)
+            elif key == "state" and value:
+                state = _member(ProcessingState, "state", value)
+            else:
+                words.append(word)
+        return cls(" ".join(words), phase, state)
+
+
+def child_counts(session: Session, plan_ids: Sequence[str]) -> dict[str, int]:
+    if not plan_ids:
+        return {}
+    rows = session.exec(
+        select(Plan.parent_plan_id, func.count())
+        .where(col(Plan.parent_plan_id).in_(plan_ids))
+        .group_by(col(Plan.parent_plan_id))
+    ).all()
+    counts = {plan_id: 0 for plan_id in plan_ids}
+    counts.update({str(parent): int(count) for parent, count in rows})
+    return counts
+
+
+def _page(session: Session, query: Any, limit: int) -> PlanPage:
+    result = session.execute(query.order_by(col(Plan.plan_id)).limit(limit + 1))
+    keys = list(result.keys())
+    rows = result.all()
+    more = len(rows) > limit
+    summaries = [summary_row(dict(zip(keys, row, strict=True))) for row in rows[:limit]]
+    counts = child_counts(session, [p.plan_id for p in summaries])
+    nodes = tuple(PlanNode(p, counts[p.plan_id]) for p in summaries)
+    return PlanPage(nodes, summaries[-1].plan_id if more and summaries else None)
+
+
+def roots_page(session: Session, after: str | None = None, limit: int = PAGE_SIZE) -> PlanPage:
+    """Root plans (no parent), ordered by id, starting after the `after` cursor."""
+    query = summary_select().where(col(Plan.parent_plan_id).is_(None))
+    if after is not None:
+        query = query.where(col(Plan.plan_id) > after)
+    return _page(session, query, limit)
+
+
+def children_page(
+    session: Session, parent_id: str, after: str | None = None, limit: int = PAGE_SIZE
+) -> PlanPage:
+    """Direct children of `parent_id`, ordered by id, starting after the `after` cursor."""
+    query = summary_select().where(Plan.parent_plan_id == parent_id)
+    if after is not None:
+        query = query.where(col(Plan.plan_id) > after)
+    return _page(session, query, limit)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_page(
+    session: Session, plan_filter: PlanFilter, after: str | None = None, limit: int = PAGE_SIZE
+) -> PlanPage:
+    """Plans matching the filter, flat, ordered by id."""
+    query = summary_select()
+    text = plan_filter.text.strip()
+    if text:
+        pattern = f"%{_like_escape(text.lower())}%"
+        query = query.where(
+            sa.or_(
+                col(Plan.plan_id).startswith(text.upper(), autoescape=True),
+                func.lower(col(Plan.namespaced_name)).like(pattern, escape="\\"),
+                func.lower(col(Plan.namespace)).like(pattern, escape="\\"),
+            )
+        )
+    if plan_filter.phase is not None:
+        query = query.where(Plan.phase == plan_filter.phase)
+    if plan_filter.state is not None:
+        query = query.where(Plan.processing_state == plan_filter.state)
+    if after is not None:
+        query = query.where(col(Plan.plan_id) > after)
+    return _page(session, query, limit)
+
+
+def find_plans(session: Session, text: str, limit: int = 20) -> list[PlanSummary]:
+    """Plans whose id starts with `text` or whose name contains it (for the palette)."""
+    if not text.strip():
+        return [node.plan for node in roots_page(session, limit=limit).nodes]
+    return [node.plan for node in search_page(session, PlanFilter(text), limit=limit).nodes]
+
+
+def siblings_from(session: Session, plan_id: str, limit: int = PAGE_SIZE) -> PlanPage:
+    """A page of `plan_id`'s siblings (other roots, for a root) starting at `plan_id` itself.
+
+    Lets a jump show a plan deep inside a long level without reading the pages before it.
+    """
+    parent_plan_id, _ = parent_and_root(session, plan_id)
+    query = summary_select().where(col(Plan.plan_id) >= plan_id)
+    if parent_plan_id is None:
+        query = query.where(col(Plan.parent_plan_id).is_(None))
+    else:
+        query = query.where(Plan.parent_plan_id == parent_plan_id)
+    return _page(session, query, limit)
+
+
+@dataclass(frozen=True)
+class TailPage:
+    """The last page of one level (ascending), read backwards from its end."""
+
+    nodes: tuple[PlanNode, ...]
+    more_before: bool  # plans of this level lie between `after` and the first node
+
+
+def last_page(
+    session: Session, parent_id: str | None, after: str | None = None, limit: int = PAGE_SIZE
+) -> TailPage:
+    """The last `limit` plans of a level (roots when `parent_id` is None), newer than `after`.
+
+    A reverse keyset: End in a 10,000-child node reads one page from the end, not 50 pages.
+    """
+    query = summary_select()
+    if parent_id is None:
+        query = query.where(col(Plan.parent_plan_id).is_(None))
+    else:
+        query = query.where(Plan.parent_plan_id == parent_id)
+    if after is not None:
+        query = query.where(col(Plan.plan_id) > after)
+    result = session.execute(query.order_by(col(Plan.plan_id).desc()).limit(limit + 1))
+    keys = list(result.keys())
+    rows = result.all()
+    more_before = len(rows) > limit
+    found = [summary_row(dict(zip(keys, row, strict=True))) for row in reversed(rows[:limit])]
+    counts = child_counts(session, [p.plan_id for p in found])
+    return TailPage(tuple(PlanNode(p, counts[p.plan_id]) for p in found), more_before)
+
+
+@dataclass(frozen=True)
+class RevealStep:
+    """One level on the way down to a plan: its parent's first page and/or its own segment."""
+
+    parent_plan_id: str | None
+    plan_id: str
+    first_page: PlanPage | None
+    segment: PlanPage | None
+
+
+def reveal_path(
+    session: Session,
+    plan_id: str,
+    known: Collection[str] = (),
+    loaded_parents: Collection[str | None] = (),
+    limit: int = PAGE_SIZE,
+) -> tuple[RevealStep, ...]:
+    """What a tree is missing to show `plan_id`: per level from the roots down, the parent's
+    first page (unless `loaded_parents` has it) and the page of siblings starting at the step's
+    plan (unless it is `known` or in that first page). Raises PlanNotFoundError."""
+    parent_and_root(session, plan_id)  # PlanNotFoundError; reads no column that may be bad
+    steps: list[RevealStep] = []
+    parent: str | None = None
+    for step_id in (*ancestor_ids(session, plan_id), plan_id):
+        first: PlanPage | None = None
+        if parent not in loaded_parents:
+            first = (roots_page(session, limit=limit) if parent is None
+                     else children_page(session, parent, limit=limit))
+        in_first = first is not None and any(n.plan.plan_id == step_id for n in first.nodes)
+        segment = None
+        if step_id not in known and not in_first:
+            segment = siblings_from(session, step_id, limit=limit)
+        steps.append(RevealStep(parent, step_id, first, segment))
+        parent = step_id
+    return tuple(steps)
+
+
+def level_pages(
+    session: Session,
+    levels: Sequence[tuple[str | None, int]],
+    plan_filter: PlanFilter | None = None,
+) -> dict[str | None, PlanPage]:
+    """Each level's first `count` plans again (at least a page): what a reload re-reads so
+    that expanded nodes stay expanded. Level None is the roots, or the filter's matches."""
+    pages: dict[str | None, PlanPage] = {}
+    for parent_id, count in levels:
+        limit = max(count, PAGE_SIZE)
+        if parent_id is not None:
+            pages[parent_id] = children_page(session, parent_id, limit=limit)
+        elif plan_filter is not None and not plan_filter.empty:
+            pages[None] = search_page(session, plan_filter, limit=limit)
+        else:
+            pages[None] = roots_page(session, limit=limit)
+    return pages

@@ -1,0 +1,177 @@
+"""Plan rows read as stored: summaries for tree rows and the problems of values the models
+cannot read (an unknown enum value, broken JSON), so one bad row never blocks the rest."""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from store.models import Plan
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One stored value the models cannot read, kept as it is stored."""
+
+    table: str
+    row_id: str
+    column: str
+    label: str  # short, for a tree row: "phase 'bogus'"
+    explanation: str  # for the detail pane: "phase 'bogus' is not one of strategize, …"
+
+
+def unreadable_label(problems: Sequence[RowProblem]) -> str:
+    """ "unreadable: phase 'bogus', tags_json (not valid JSON)", or "" for a sound row."""
+    if not problems:
+        return ""
+    return "unreadable: " + ", ".join(problem.label for problem in problems)
+
+
+def _shown(value: object) -> str:
+    text = repr(str(value))
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+@dataclass(frozen=True)
+class _ColumnCheck:
+    name: str
+    enum_class: type[enum.Enum] | None  # None: a JSON text column
+    allowed: frozenset[str] = frozenset()
+    choices: str = ""
+
+
+@functools.cache
+def _column_checks(table: sa.Table) -> tuple[_ColumnCheck, ...]:
+    """The columns of `table` whose stored values the models may fail to read."""
+    checks: list[_ColumnCheck] = []
+    for column in table.columns:
+        if isinstance(column.type, sa.Enum) and column.type.enum_class is not None:
+            allowed = column.type.enums
+            checks.append(_ColumnCheck(column.name, column.type.enum_class, frozenset(allowed),
+                                       ", ".join(allowed)))
+        elif column.name.endswith("_json") or column.name == "effective_profile_snapshot":
+            checks.append(_ColumnCheck(column.name, None))
+    return tuple(checks)
+
+
+def _problems(table: sa.Table, row_id: str, values: Mapping[str, Any]) -> tuple[RowProblem, ...]:
+    """The values of one stored row the models cannot read: unknown enum values, broken JSON."""
+    problems: list[RowProblem] = []
+    for check in _column_checks(table):
+        value = values.get(check.name)
+        if value is None:
+            continue
+        if check.enum_class is not None:
+            if value not in check.allowed:
+                problems.append(RowProblem(
+                    table.name, row_id, check.name, f"{check.name} {_shown(value)}",
+                    f"{check.name} {_shown(value)} is not one of {check.choices}",
+                ))
+            continue
+        try:
+            json.loads(value)
+        except (ValueError, TypeError, RecursionError) as exc:
+            problems.append(RowProblem(
+                table.name, row_id, check.name, f"{check.name} (not valid JSON)",
+                f"{check.name} is not valid JSON ({exc.__class__.__name__}: {str(exc)[:80]})",
+            ))
+    return tuple(problems)
+
+
+def _with_members(table: sa.Table, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with enum members for the enum values the models know; the rest as stored."""
+    for check in _column_checks(table):
+        value = values.get(check.name)
+        if check.enum_class is not None and value in check.allowed:
+            values[check.name] = check.enum_class(value)
+    return values
+
+
+def _as_stored(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    # The Enum type raises on a value it does not know; read the text and check it ourselves.
+    if isinstance(column.type, sa.Enum):
+        return sa.type_coerce(column, sa.String).label(column.key)
+    return column
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """What a tree row, a filter match or a palette hit shows of a plan; phase and state are the
+    stored text, and `problems` names every value the models could not read."""
+
+    plan_id: str
+    parent_plan_id: str | None
+    root_plan_id: str
+    namespaced_name: str
+    namespace: str
+    phase: str
+    processing_state: str
+    problems: tuple[RowProblem, ...] = ()
+
+
+_SUMMARY_COLUMNS = (
+    "plan_id", "parent_plan_id", "root_plan_id", "namespaced_name", "namespace", "phase",
+    "processing_state",
+)
+
+
+# Read only to check them: a row whose JSON is broken is flagged in the tree as well.
+_CHECKED_JSON_COLUMNS = (
+    "effective_profile_snapshot", "inputs_schema_json", "tags_json", "error_details_json",
+)
+
+
+def table_of(model: type[Any]) -> sa.Table:
+    table = model.__table__
+    assert isinstance(table, sa.Table)
+    return table
+
+
+def summary_select() -> Any:
+    table = table_of(Plan)
+    return sa.select(*(_as_stored(table.c[name])
+                       for name in (*_SUMMARY_COLUMNS, *_CHECKED_JSON_COLUMNS)))
+
+
+def summary_row(row: Mapping[str, Any]) -> PlanSummary:
+    problems = _problems(table_of(Plan), row["plan_id"], row)
+    return PlanSummary(
+        plan_id=row["plan_id"],
+        parent_plan_id=row["parent_plan_id"],
+        root_plan_id=row["root_plan_id"],
+        namespaced_name=row["namespaced_name"],
+        namespace=row["namespace"],
+        phase=str(row["phase"]),
+        processing_state=str(row["processing_state"]),
+        problems=problems,
+    )
+
+
+_M = TypeVar("_M")
+
+
+def rows_as_stored(
+    session: Session, model: type[_M], where: Any, order: Any
+) -> tuple[tuple[_M, ...], tuple[RowProblem, ...]]:
+    """Rows of `model`'s table, built from the stored values (table models skip validation, so a
+    bad value arrives as it is stored), with the problems of each."""
+    table = table_of(model)
+    key = table.primary_key.columns.values()[0].name
+    result = session.execute(
+        sa.select(*(_as_stored(c) for c in table.columns)).where(where).order_by(order)
+    )
+    keys = list(result.keys())
+    entities: list[_M] = []
+    problems: list[RowProblem] = []
+    for row in result.all():
+        values = dict(zip(keys, row, strict=True))
+        problems.extend(_problems(table, str(values[key]), values))
+        entities.append(model(**_with_members(table, values)))
+    return tuple(entities), tuple(problems)
