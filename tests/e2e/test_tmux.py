@@ -5,80 +5,18 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from tmux_driver import (
+    app_on_demo,
+    press_and_wait_for_redraw,
+    tmux,
+    wait_for,
+    wait_until_gone,
+)
 
 pytestmark = pytest.mark.e2e
-
-PLANDESK = Path(sys.executable).with_name("plandesk")
-
-
-def tmux(*args: str) -> str:
-    return subprocess.run(
-        ["tmux", *args], check=True, capture_output=True, text=True
-    ).stdout
-
-
-def screen_of(session: str, *, styled: bool = False) -> str:
-    """What the pane shows now; `styled` keeps the colours (focus shows only in those)."""
-    return tmux("capture-pane", "-p", *(["-e"] if styled else []), "-t", session)
-
-
-def wait_until(session: str, holds: Callable[[str], bool], what: str, *, styled: bool = False,
-               timeout: float = 20.0) -> str:
-    """Poll the pane until `holds(screen)`; the only waiting these tests do."""
-    deadline = time.monotonic() + timeout
-    screen = screen_of(session, styled=styled)
-    while not holds(screen):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen; the screen was:\n{screen}")
-        time.sleep(0.1)  # poll interval, not a wait for anything in particular
-        screen = screen_of(session, styled=styled)
-    return screen
-
-
-def wait_for(session: str, text: str, *, timeout: float = 20.0) -> str:
-    return wait_until(session, lambda screen: text in screen, f"{text!r} appearing",
-                      timeout=timeout)
-
-
-def wait_until_gone(session: str, text: str) -> None:
-    wait_until(session, lambda screen: text not in screen, f"{text!r} leaving")
-
-
-def press_and_wait_for_redraw(session: str, key: str) -> None:
-    """Send a key and wait until the screen, colours included, has answered it."""
-    before = screen_of(session, styled=True)
-    tmux("send-keys", "-t", session, key)
-    wait_until(session, lambda screen: screen != before, f"a redraw after {key}", styled=True)
-
-
-@contextmanager
-def app_on_demo(tmp_path: Path) -> Iterator[str]:
-    """The real console script on a new demo database in a 120x40 tmux session."""
-    subprocess.run([str(PLANDESK), "demo", str(tmp_path / "demo.db")], check=True,
-                   capture_output=True)
-    session = f"plandesk-e2e-{uuid.uuid4().hex[:8]}"
-    # Textual sizes itself with shutil.get_terminal_size(), which believes COLUMNS/LINES
-    # over the terminal; a tmux server started from inside pytest can hand stale ones down.
-    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", "-c", str(tmp_path),
-         "-e", "TEXTUAL_ANIMATIONS=none",
-         # `read` keeps the pane (and the exit status on it) until the session is killed
-         f"env -u COLUMNS -u LINES {PLANDESK} --db demo.db; echo plandesk-exited-$?; read _")
-    try:
-        tmux("set-option", "-t", session, "window-size", "manual")
-        tmux("resize-window", "-t", session, "-x", "120", "-y", "40")
-        yield session
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_browse_demo_in_tmux(tmp_path: Path) -> None:

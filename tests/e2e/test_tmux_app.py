@@ -6,14 +6,18 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
-import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from test_tmux import PLANDESK, app_on_demo, tmux, wait_for, wait_until_gone
+from tmux_driver import (
+    PLANDESK,
+    app_on,
+    app_on_demo,
+    press_and_wait_for_redraw,
+    tmux,
+    wait_for,
+    wait_until_gone,
+)
 
 from store.migrations import history
 
@@ -28,27 +32,11 @@ MIGRATING_PLANS = 150_000
 LATER = tuple(r.revision for r in history() if r.revision > "0002")
 
 
-@contextmanager
-def app_on(tmp_path: Path, database: str) -> Iterator[str]:
-    """The real console script on `database` (in tmp_path) in a 120x40 tmux session."""
-    session = f"plandesk-e2e-{uuid.uuid4().hex[:8]}"
-    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", "-c", str(tmp_path),
-         "-e", "TEXTUAL_ANIMATIONS=none",
-         f"env -u COLUMNS -u LINES {PLANDESK} --db {database}; echo plandesk-exited-$?; "
-         "sleep 30")
-    try:
-        tmux("set-option", "-t", session, "window-size", "manual")
-        tmux("resize-window", "-t", session, "-x", "120", "-y", "40")
-        yield session
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-
-
 def test_quit_mid_migration_stops_at_a_whole_revision_with_status_1(tmp_path: Path) -> None:
     subprocess.run([str(PLANDESK), "seed", str(tmp_path / "legacy.db"), "--plans",
                     str(MIGRATING_PLANS), "--max-depth", "6", "--revision", "0002"],
                    check=True, capture_output=True)
-    with app_on(tmp_path, "legacy.db") as session:
+    with app_on(tmp_path, "--db", "legacy.db") as session:
         wait_for(session, "This database needs to be migrated")
         tmux("send-keys", "-t", session, "Enter")
         wait_for(session, f"Migrating {len(LATER)} revisions")
@@ -84,11 +72,9 @@ def test_keys_work_after_help_over_the_decisions_table(tmp_path: Path) -> None:
         wait_for(session, "billing/migrate-invoices")
         tmux("send-keys", "-t", session, "4")
         wait_for(session, "Keep the monolith writable")
-        # focus moves draw nothing this test can wait for; give each a moment, as a user would
-        tmux("send-keys", "-t", session, "Tab")
-        time.sleep(0.5)
-        tmux("send-keys", "-t", session, "Tab")
-        time.sleep(0.5)
+        # a focus move shows only in the colours of the pane borders
+        press_and_wait_for_redraw(session, "Tab")
+        press_and_wait_for_redraw(session, "Tab")
         tmux("send-keys", "-t", session, "5")
         wait_for(session, "none yet")
         tmux("send-keys", "-t", session, "4")
