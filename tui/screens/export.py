@@ -177,11 +177,13 @@ class ExportModal(ModalScreen[ExportResult | None]):
           description="Exporting plans")
     def run_export(self, path: Path, overwrite: bool, whole_tree: bool,
                    file_format: ExportFormat) -> None:
+        def progress(done: int, total: int) -> None:
+            self.post_message(ExportProgressed(done, total))
+
         try:
             result = export_plans(
                 self.context.session, self.plan_id, path, whole_tree=whole_tree,
-                file_format=file_format, overwrite=overwrite,
-                progress=lambda done, total: self.post_message(ExportProgressed(done, total)),
+                file_format=file_format, overwrite=overwrite, progress=progress,
                 cancelled=self.cancel_requested.is_set,
             )
         except Exception as exc:
