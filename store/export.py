@@ -23,14 +23,16 @@ from sqlmodel import Session
 from store.db import SessionFactory, StoreError, disk_full_message
 from store.plans import (
     PAGE_SIZE,
+    AncestorPath,
     PlanDetail,
     PlanFilter,
     PlanNode,
     PlanSummary,
     RowProblem,
+    ancestor_path,
     children_page,
     descendant_count,
-    plan_detail,
+    plan_details,
     search_page,
     siblings_from,
     unreadable_label,
@@ -209,6 +211,46 @@ def walk_tree(
             levels.append(_children(session, node.plan.plan_id, page_size))
 
 
+def walk_details(
+    session: Session,
+    plan_id: str,
+    *,
+    whole_tree: bool,
+    cancelled: Callable[[], bool] | None = None,
+    batch_size: int = PAGE_SIZE,
+) -> Iterator[tuple[int, PlanDetail]]:
+    """The detail of `plan_id` (and with `whole_tree`, of every plan under it, depth first),
+    read a batch of plans at a time with one query per table; each plan's ancestors come from
+    the walk instead of a query per plan. The session keeps nothing of a batch once it is
+    handed out, so memory stays flat however big the tree."""
+    start_path = ancestor_path(session, plan_id)
+    trail: list[str] = []  # the walk's current plan's ancestors, from plan_id down
+    batch: list[tuple[int, str, AncestorPath]] = []
+
+    def flush() -> Iterator[tuple[int, PlanDetail]]:
+        found = plan_details(session, [entry_id for _, entry_id, _ in batch],
+                             {entry_id: path for _, entry_id, path in batch})
+        session.expunge_all()
+        depths = [depth for depth, _, _ in batch]
+        batch.clear()
+        yield from zip(depths, found, strict=True)
+
+    for entry in walk_tree(session, plan_id, max_depth=None if whole_tree else 0,
+                           page_size=batch_size):
+        if entry.loops_to_start:
+            continue
+        if cancelled is not None and cancelled():
+            raise ExportCancelledError("Export cancelled; nothing was written.")
+        del trail[entry.depth:]
+        batch.append((entry.depth, entry.node.plan.plan_id,
+                      AncestorPath(start_path.ids + tuple(trail), start_path.stopped)))
+        trail.append(entry.node.plan.plan_id)
+        if len(batch) >= batch_size:
+            yield from flush()
+    if batch:
+        yield from flush()
+
+
 def tree_size(session: Session, plan_id: str) -> int:
     """How many plans an export of the tree under `plan_id` writes, itself included."""
     return 1 + descendant_count(session, plan_id)
@@ -285,9 +327,12 @@ def check_destination(path: Path, *, overwrite: bool = False) -> None:
     if path.exists() and not overwrite:
         raise ExportDestinationError(f"{path} already exists.", exists=True)
     folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        raise ExportDestinationError(f"{folder} is a file, not a folder.")
     if not folder.is_dir():
         raise ExportDestinationError(f"The folder {folder} does not exist.")
-    if not os.access(folder, os.W_OK | os.X_OK):
+    # the mode bits too: root may write anywhere, but a folder marked read-only says "don't"
+    if not folder.stat().st_mode & 0o222 or not os.access(folder, os.W_OK | os.X_OK):
         raise ExportDestinationError(f"The folder {folder} is not writable.")
 
 
@@ -355,17 +400,10 @@ def export_plans(
                 progress(0, total)
 
             def details() -> Iterator[tuple[int, PlanDetail]]:
-                walk = walk_tree(session, plan_id, max_depth=None if whole_tree else 0)
-                done = 0
-                for entry in walk:
-                    if entry.loops_to_start:
-                        continue
-                    if cancelled is not None and cancelled():
-                        raise ExportCancelledError("Export cancelled; nothing was written.")
-                    detail = plan_detail(session, entry.node.plan.plan_id)
-                    session.expunge_all()  # the session keeps no plan once it is written
-                    yield entry.depth, detail
-                    done += 1
+                walk = walk_details(session, plan_id, whole_tree=whole_tree,
+                                    cancelled=cancelled)
+                for done, (depth, detail) in enumerate(walk, start=1):
+                    yield depth, detail
                     if progress is not None:
                         progress(done, max(total, done))
 
