@@ -10,11 +10,12 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
-from textual.widgets import Input, Static
-from tui_states import demo_database, press, run_async, settle, typed
+from textual.widgets import Input, ProgressBar, Static
+from tui_states import demo_database, press, run_async, settle, typed, until
 
 from store.db import database_url
 from store.export import CSV_COLUMNS
+from store.seed import seed_database
 from tui.app import PlandeskApp
 from tui.screens.export import ExportModal
 from tui.screens.plans import PlansScreen
@@ -162,4 +163,30 @@ async def test_a_bad_path_says_why_and_an_existing_file_is_overwritten_only_when
         await press(pilot, "ctrl+s")
         assert_on_plan(app, top)
         assert json.loads(existing.read_text())["plan_id"] == top
+        assert [p.name for p in workdir.iterdir() if p.name.endswith(".part")] == []
+
+
+@run_async
+async def test_a_large_tree_shows_progress_and_escape_stops_it_leaving_nothing(
+    workdir: Path,
+) -> None:
+    seed_database(database_url(workdir / "wide.db"), 2_050, 3, wide=2_000)
+    app = PlandeskApp(database_url("wide.db"))
+    app.NOTIFICATION_TIMEOUT = 3600
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "e", "down", "enter")
+        modal = open_modal(app)
+        top = modal.plan_id
+        await pilot.press("ctrl+s")
+        bar = modal.query_one(ProgressBar)
+        await until(pilot, lambda: bar.display and (bar.progress or 0) > 0,
+                    "the progress bar counts exported plans")
+        assert bar.total is not None and bar.total > 2_000
+        assert modal.path_box.disabled  # nothing can be changed while it runs
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, PlansScreen), "the modal closes")
+        await settle(pilot)
+        assert_on_plan(app, top)
+        assert "Export: Export cancelled; nothing was written." in notifications(app)
+        assert not (workdir / f"plandesk-export-{top}.json").exists()
         assert [p.name for p in workdir.iterdir() if p.name.endswith(".part")] == []
