@@ -68,6 +68,10 @@ def test_headless_commands_never_import_textual(tmp_path):
         ["db", "downgrade", "0003", "--db", legacy],
         ["seed", str(tmp_path / "new.db"), "--plans", "20", "--max-depth", "3"],
         ["correct", plan, decision, "--mode", "append", "--guidance", "more", "--db", demo],
+        ["plans", "list", "--json", "--db", demo],
+        ["plans", "list", "--root", plan, "--filter", "phase:execute", "--db", demo],
+        ["plans", "show", plan, "--json", "--db", demo],
+        ["plans", "tree", plan, "--max-depth", "2", "--db", demo],
     ]
     reports += run_headless(commands, tmp_path)
     assert [(r["argv"][:2], r["code"], r["textual"]) for r in reports] == [

@@ -22,6 +22,7 @@ from store.db import (
     sqlite_path,
     translated_errors,
 )
+from tui.cli_plans import plans_group
 
 DB_HELP = "Database file path or SQLAlchemy URL (default: $PLANDESK_DB, then the user data dir)."
 
@@ -80,6 +81,7 @@ def _url(ctx: click.Context, db: str | None) -> str:
 
 
 db_option = click.option("--db", "db", metavar="PATH_OR_URL", help=DB_HELP)
+main.add_command(plans_group)
 
 
 @main.group("db")

@@ -13,7 +13,7 @@ behind the app's back never keeps the rest of the database from opening.
 """
 
 from store.plans.create import create_plan, new_plan_id
-from store.plans.detail import PlanDetail, get_plan, plan_detail
+from store.plans.detail import PlanDetail, get_plan, plan_detail, plan_details
 from store.plans.pages import (
     PAGE_SIZE,
     PlanFilter,
@@ -68,6 +68,7 @@ __all__ = [
     "level_pages",
     "new_plan_id",
     "plan_detail",
+    "plan_details",
     "reveal_path",
     "roots_page",
     "search_page",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +20,8 @@ from store.models import (
     PlanRepair,
 )
 from store.plans.pages import child_counts
-from store.plans.paths import PlanNotFoundError, ancestor_path
-from store.plans.rows import RowProblem, rows_as_stored, unreadable_label
+from store.plans.paths import AncestorPath, PlanNotFoundError, ancestor_path
+from store.plans.rows import RowProblem, rows_as_stored, table_of, unreadable_label
 
 
 @dataclass(frozen=True)
@@ -108,32 +109,64 @@ def plan_detail(session: Session, plan_id: str) -> PlanDetail:
 
     Never raises for a bad stored value: it is shown as stored and listed in `problems`.
     """
-    found, problems = rows_as_stored(session, Plan, Plan.plan_id == plan_id, Plan.plan_id)
-    if not found:
-        raise PlanNotFoundError(plan_id)
-    plan = found[0]
-    collected = list(problems)
+    return plan_details(session, [plan_id])[0]
 
-    def rows(model: Any, order: Any) -> tuple[Any, ...]:
-        entities, bad = rows_as_stored(session, model, model.plan_id == plan_id, order)
-        collected.extend(bad)
-        return entities
 
-    snapshot = profiles.parse_snapshot(plan.effective_profile_snapshot)
-    current = session.get(AutomationProfile, plan.automation_profile)
-    path = ancestor_path(session, plan_id)
-    return PlanDetail(
-        plan=plan,
-        child_count=child_counts(session, [plan_id])[plan_id],
-        arguments=rows(PlanArgument, col(PlanArgument.position)),
-        invariants=rows(PlanInvariant, col(PlanInvariant.position)),
-        projects=rows(PlanProject, col(PlanProject.project_name)),
-        decisions=rows(Decision, col(Decision.sequence)),
-        corrections=rows(CorrectionAttempt, col(CorrectionAttempt.created_at)),
-        repairs=rows(PlanRepair, col(PlanRepair.id)),
-        snapshot=snapshot,
-        drift=profiles.drift(snapshot, plan.automation_profile, current),
-        ancestors=path.ids,
-        path_stopped=path.stopped,
-        problems=tuple(collected),
-    )
+def plan_details(
+    session: Session, plan_ids: Sequence[str], paths: Mapping[str, AncestorPath] | None = None
+) -> list[PlanDetail]:
+    """`plan_detail` of several plans (an export's page) in one query per table, in the order
+    given; `paths` are ancestor paths the caller already knows (a walk down a tree), the rest
+    are read. Raises PlanNotFoundError for the first id that is not there."""
+    ids = list(plan_ids)
+    found, plan_problems = rows_as_stored(session, Plan, col(Plan.plan_id).in_(ids),
+                                          Plan.plan_id)
+    plans = {plan.plan_id: plan for plan in found}
+    for plan_id in ids:
+        if plan_id not in plans:
+            raise PlanNotFoundError(plan_id)
+    problems: dict[str, list[RowProblem]] = {plan_id: [] for plan_id in ids}
+    for problem in plan_problems:
+        problems[problem.row_id].append(problem)
+
+    def rows(model: Any, order: Any) -> dict[str, tuple[Any, ...]]:
+        # sorted by `order` alone: grouping by plan below keeps each plan's rows in that order
+        entities, bad = rows_as_stored(session, model, col(model.plan_id).in_(ids), order)
+        key = table_of(model).primary_key.columns.values()[0].name
+        owner = {str(getattr(entity, key)): entity.plan_id for entity in entities}
+        for problem in bad:
+            problems[owner[problem.row_id]].append(problem)
+        grouped: dict[str, list[Any]] = {plan_id: [] for plan_id in ids}
+        for entity in entities:
+            grouped[entity.plan_id].append(entity)
+        return {plan_id: tuple(group) for plan_id, group in grouped.items()}
+
+    counts = child_counts(session, ids)
+    arguments = rows(PlanArgument, col(PlanArgument.position))
+    invariants = rows(PlanInvariant, col(PlanInvariant.position))
+    projects = rows(PlanProject, col(PlanProject.project_name))
+    decisions = rows(Decision, col(Decision.sequence))
+    corrections = rows(CorrectionAttempt, col(CorrectionAttempt.created_at))
+    repairs = rows(PlanRepair, col(PlanRepair.id))
+    details: list[PlanDetail] = []
+    for plan_id in ids:
+        plan = plans[plan_id]
+        snapshot = profiles.parse_snapshot(plan.effective_profile_snapshot)
+        current = session.get(AutomationProfile, plan.automation_profile)
+        path = (paths or {}).get(plan_id) or ancestor_path(session, plan_id)
+        details.append(PlanDetail(
+            plan=plan,
+            child_count=counts[plan_id],
+            arguments=arguments[plan_id],
+            invariants=invariants[plan_id],
+            projects=projects[plan_id],
+            decisions=decisions[plan_id],
+            corrections=corrections[plan_id],
+            repairs=repairs[plan_id],
+            snapshot=snapshot,
+            drift=profiles.drift(snapshot, plan.automation_profile, current),
+            ancestors=path.ids,
+            path_stopped=path.stopped,
+            problems=tuple(problems[plan_id]),
+        ))
+    return details

@@ -31,6 +31,7 @@ from tui.messages import (
     PlanDetailLoaded,
 )
 from tui.screens.correction import CorrectionModal
+from tui.screens.export import ExportModal, ExportResult
 from tui.widgets.footer import KeysFooter
 from tui.widgets.literal import literal, visible
 from tui.widgets.plan_detail import PlanDetailPane
@@ -63,6 +64,8 @@ class PlansScreen(Screen[None]):
                 tooltip="Revert the highlighted decision and every later one (Decisions tab)"),
         Binding("a", "correct('append')", "Append",
                 tooltip="Append a correction after the highlighted decision (Decisions tab)"),
+        Binding("e", "export", "Export",
+                tooltip="Export the highlighted plan, or the tree under it, as JSON or CSV"),
     ]
 
     def __init__(self, context: DatabaseContext, first_roots: PlanPage | None = None) -> None:
@@ -283,6 +286,30 @@ class PlansScreen(Screen[None]):
         if plan_id == pane.plan_id:
             pane.begin(plan_id)
             self.load_detail(plan_id)
+
+    # -- export ----------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        """`e`: export the plan on screen (the tree's cursor plan, once its detail shows)."""
+        pane, cursor = self.detail_pane, self.plan_tree.cursor_plan_id
+        detail = pane.detail
+        if cursor is None:
+            refusal = "Highlight a plan first."
+        elif detail is None or pane.loading or detail.plan.plan_id != cursor:
+            refusal = "The highlighted plan's detail is still loading; try again once it shows."
+        else:
+            self.app.push_screen(
+                ExportModal(self.context, cursor, detail.plan.namespaced_name,
+                            detail.child_count),
+                callback=self._export_done)
+            return
+        self.notify(refusal, title="Export", severity="warning", markup=False)
+
+    def _export_done(self, result: ExportResult | None) -> None:
+        if result is not None:
+            noun = "plan" if result.plan_count == 1 else "plans"
+            self.notify(f"Exported {result.plan_count:,} {noun} to {result.path}",
+                        title="Export", markup=False)
 
     # -- detail ----------------------------------------------------------------------------
 
