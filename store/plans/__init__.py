@@ -39,6 +39,7 @@ from store.plans.paths import (
     ancestor_ids,
     ancestor_path,
     descendant_count,
+    tree_size,
 )
 from store.plans.rows import PlanSummary, RowProblem, unreadable_label
 
@@ -72,5 +73,6 @@ __all__ = [
     "roots_page",
     "search_page",
     "siblings_from",
+    "tree_size",
     "unreadable_label",
 ]

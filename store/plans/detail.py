@@ -19,7 +19,7 @@ from store.models import (
     PlanRepair,
 )
 from store.plans.pages import child_counts
-from store.plans.paths import PlanNotFoundError, ancestor_path
+from store.plans.paths import PlanNotFoundError, ancestor_path, tree_size
 from store.plans.rows import RowProblem, rows_as_stored, unreadable_label
 
 
@@ -41,6 +41,7 @@ class PlanDetail:
     ancestors: tuple[str, ...] = field(default=())
     path_stopped: str | None = None  # why `ancestors` stops short of a root (AncestorPath)
     problems: tuple[RowProblem, ...] = ()  # of the plan and of every row shown with it
+    tree_size: int = 1  # plans sharing the plan's root_plan_id, the root included
 
     @property
     def plan_problems(self) -> tuple[RowProblem, ...]:
@@ -136,4 +137,5 @@ def plan_detail(session: Session, plan_id: str) -> PlanDetail:
         ancestors=path.ids,
         path_stopped=path.stopped,
         problems=tuple(collected),
+        tree_size=tree_size(session, plan.root_plan_id),
     )
