@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
 from ulid import ULID
 
-from store import decisions, plans, profiles
+from store import decisions, profiles
 from store.corrections.preview import preview
 from store.db import (
     StoreError,
@@ -51,6 +51,7 @@ from store.demo_data import (
 )
 from store.migrations import upgrade
 from store.models import (
+    DEFAULT_PROFILE,
     ArgType,
     AutomationProfile,
     CorrectionAttempt,
@@ -68,6 +69,7 @@ from store.models import (
     ProcessingState,
 )
 from store.phase_timestamps import phase_timestamps
+from store.plans.rows import table_of
 
 DEMO_EPOCH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 # Minutes after creation at which a plan reached each phase (or completed, after the last).
@@ -96,12 +98,12 @@ class DemoBuild:
     clock: Iterator[int] = field(default_factory=lambda: itertools.count(7, 7))
     ids: dict[str, str] = field(default_factory=dict)  # plan key -> plan id
     minutes: dict[str, int] = field(default_factory=dict)  # plan key -> creation minute
-    # filled in once the decisions are written (decision_root_id points at one)
-    executions: list[tuple[Plan, DemoPlan, str | None]] = field(default_factory=list)
+    # set once the decisions are written (decision_root_id points at one)
+    decision_roots: list[dict[str, str]] = field(default_factory=list)
     # Rows of the tables below plans, written in one INSERT per table: one ORM flush per
     # row made the demo several times slower than its 2 s budget.
     rows: dict[type[SQLModel], list[dict[str, Any]]] = field(
-        default_factory=lambda: {Decision: [], PlanProject: [], PlanArgument: [],
+        default_factory=lambda: {Plan: [], Decision: [], PlanProject: [], PlanArgument: [],
                                  PlanInvariant: []})
 
 
@@ -167,50 +169,61 @@ def _links(spec: DemoPlan, plan_id: str, minute: int) -> dict[type[SQLModel], li
     }
 
 
-def _execution(plan: Plan, spec: DemoPlan, first_decision_id: str | None) -> None:
+def _execution(spec: DemoPlan) -> dict[str, str]:
     """Execution placeholders of a plan that got past execute: what the executor produced."""
     if spec.phase not in (PlanPhase.APPLY, PlanPhase.APPLIED):
-        return
+        return {}
     digest = hashlib.sha256(spec.key.encode()).hexdigest()
     checks = 4 + stable_number(spec.key) % 9
     failed = 1 if spec.state == ProcessingState.ERRORED else 0
-    plan.changeset_id = f"cs-{digest[:12]}"
-    plan.sandbox_refs_json = json.dumps(
-        [{"sandbox": f"sbx-{digest[12:20]}", "ref": f"refs/heads/plan/{spec.key}"}],
-        sort_keys=True)
-    plan.validation_summary_json = json.dumps(
-        {"checks": checks, "passed": checks - failed, "failed": failed,
-         "warnings": ["2 tests skipped on arm64"] if checks % 3 == 0 else []},
-        sort_keys=True)
-    plan.decision_root_id = first_decision_id
+    return {
+        "changeset_id": f"cs-{digest[:12]}",
+        "sandbox_refs_json": json.dumps(
+            [{"sandbox": f"sbx-{digest[12:20]}", "ref": f"refs/heads/plan/{spec.key}"}],
+            sort_keys=True),
+        "validation_summary_json": json.dumps(
+            {"checks": checks, "passed": checks - failed, "failed": failed,
+             "warnings": ["2 tests skipped on arm64"] if checks % 3 == 0 else []},
+            sort_keys=True),
+    }
 
 
-def _add_plan(build: DemoBuild, spec: DemoPlan, parent_id: str | None) -> int:
+def _add_plan(build: DemoBuild, spec: DemoPlan, parent_id: str | None,
+              root_id: str | None = None) -> int:
     session = build.session
     minute = next(build.clock)
-    extra: dict[str, object] = dict(_timestamps(spec, minute))
-    profile_name = spec.profile
+    now = demo_time(minute)
+    plan_id = demo_id(spec.key, minute)
+    profile_name = spec.profile or DEFAULT_PROFILE
     if spec.key in LEGACY_PLANS:  # snapshots of migrated plans are backfills
-        name = profile_name or "balanced"
-        extra["effective_profile_snapshot"] = profiles.snapshot_of(
-            name, session.get(AutomationProfile, name), source="backfill",
+        snapshot = profiles.snapshot_of(
+            profile_name, session.get(AutomationProfile, profile_name), source="backfill",
             captured_at=demo_time(minute + 1))
+    else:
+        snapshot = profiles.creation_snapshot(session, profile_name, now=now)
     errored = spec.state == ProcessingState.ERRORED
-    plan = plans.create_plan(
-        session,
-        plan_id=demo_id(spec.key, minute),
-        namespaced_name=spec.name,
-        description=spec.description,
-        parent_plan_id=parent_id,
-        automation_profile=profile_name,
-        phase=spec.phase,
-        processing_state=spec.state,
-        now=demo_time(minute),
-        created_by="demo-agent",
-        tags_json=json.dumps([spec.name.split("/")[0], "demo"]),
-        error_message=(spec.error or "Replica lag exceeded 5 s") if errored else None,
-        **extra,
-    )
+    # As plans.create_plan builds a plan (validated), but written with the other rows in one
+    # INSERT: the demo knows each plan's root, so no query per plan is needed.
+    plan = Plan.model_validate({
+        "plan_id": plan_id,
+        "parent_plan_id": parent_id,
+        "root_plan_id": root_id or plan_id,
+        "namespaced_name": spec.name,
+        "namespace": spec.name.split("/", 1)[0],
+        "description": spec.description,
+        "automation_profile": profile_name,
+        "effective_profile_snapshot": snapshot,
+        "phase": spec.phase,
+        "processing_state": spec.state,
+        "created_at": now,
+        "updated_at": now,
+        "created_by": "demo-agent",
+        "tags_json": json.dumps([spec.name.split("/")[0], "demo"]),
+        "error_message": (spec.error or "Replica lag exceeded 5 s") if errored else None,
+        **_timestamps(spec, minute),
+        **_execution(spec),
+    })
+    build.rows[Plan].append(plan.model_dump())
     build.ids[spec.key] = plan.plan_id
     build.minutes[spec.key] = minute
     for model, rows in _links(spec, plan.plan_id, minute).items():
@@ -235,10 +248,11 @@ def _add_plan(build: DemoBuild, spec: DemoPlan, parent_id: str | None) -> int:
         })
         previous = decision_id
         first = first or decision_id
-    build.executions.append((plan, spec, first))
+    if first is not None and spec.phase in (PlanPhase.APPLY, PlanPhase.APPLIED):
+        build.decision_roots.append({"b_plan_id": plan.plan_id, "b_root": first})
     count = 1
     for child in spec.children:
-        count += _add_plan(build, child, plan.plan_id)
+        count += _add_plan(build, child, plan.plan_id, plan.root_plan_id)
     return count
 
 
@@ -328,8 +342,12 @@ def create_demo(target: str | Path) -> tuple[str, int]:
                 total = sum(_add_plan(build, spec, None) for spec in FOREST)
                 for model, rows in build.rows.items():
                     session.execute(sa.insert(model), rows)
-                for plan, spec, first_decision_id in build.executions:
-                    _execution(plan, spec, first_decision_id)
+                plan_table = table_of(Plan)
+                session.execute(
+                    sa.update(plan_table)
+                    .where(plan_table.c.plan_id == sa.bindparam("b_plan_id"))
+                    .values(decision_root_id=sa.bindparam("b_root")),
+                    build.decision_roots)
                 _add_repairs(build)
                 for correction in CORRECTIONS:
                     _add_correction(build, correction, archive_root(url))
