@@ -38,6 +38,7 @@ from store.demo_data import (
     CORRECTIONS,
     DECISION_POOL,
     DRIFTED_PROFILES,
+    FIRST_KEYS,
     FOREST,
     LEGACY_PLANS,
     MAX_DECISIONS,
@@ -131,7 +132,8 @@ def _decision_titles(spec: DemoPlan) -> tuple[tuple[str, PlanPhase], ...]:
     own_phase = spec.phase if spec.phase != PlanPhase.APPLIED else PlanPhase.EXECUTE
     titles = [(title, own_phase) for title in spec.decisions]
     wanted = spec.decision_count or (
-        MIN_DECISIONS + stable_number(spec.key) % (MAX_DECISIONS - MIN_DECISIONS + 1))
+        MIN_DECISIONS if spec.key in FIRST_KEYS
+        else MIN_DECISIONS + stable_number(spec.key) % (MAX_DECISIONS - MIN_DECISIONS + 1))
     pool_phase = spec.phase if spec.phase != PlanPhase.APPLIED else PlanPhase.APPLY
     pool = DECISION_POOL[pool_phase]
     start = stable_number(spec.key + "#pool")

@@ -376,6 +376,15 @@ NEW_TREES: tuple[DemoPlan, ...] = (
 
 FOREST: tuple[DemoPlan, ...] = FIRST_TREES + NEW_TREES
 
+
+def _keys(trees: tuple[DemoPlan, ...]) -> frozenset[str]:
+    return frozenset(key for tree in trees for key in (tree.key, *_keys(tree.children)))
+
+
+# The first demo's plans get only enough generated decisions to make three: tests and
+# snapshots count and pick their decisions.
+FIRST_KEYS = _keys(FIRST_TREES)
+
 # Plans migrated from a legacy database (0003/0005 wrote these): their snapshots are
 # backfills, and plan_repairs says what each migration changed.
 LEGACY_PLANS = frozenset(
