@@ -263,7 +263,8 @@ async def test_a_modal_whose_plan_changed_since_its_preview_is_refused(workdir: 
         await press(pilot, *typed("Mine too"), "ctrl+s")
         await settle(pilot)
         assert any(n.startswith("Plan changed: The plan changed since the preview: it had 3 "
-                                "decisions (last #3), now 4 (last #4)") for n in notifications(app))
+                                "decisions (last #3), now 4 (last #4)") for n in notifications(app)
+                   ), notifications(app)
         assert rows(workdir / name, "SELECT rationale FROM decisions WHERE plan_id = ? AND "
                     "sequence > 3", plan_id) == [("From elsewhere",)]
         assert rows(workdir / name, "SELECT state " + OF_PLAN) == [("complete",)]

@@ -118,3 +118,16 @@ async def test_R_moves_the_cursor_and_the_detail_to_the_root(workdir: Path) -> N
         await step(pilot, "R")  # already there: it says so and stays
         assert cursor_plan(app) == root
         assert any("is the root of its tree" in n for n in notifications(app))
+
+
+@run_async
+async def test_help_lists_R(workdir: Path) -> None:
+    from tui.screens.help import HelpScreen
+
+    app = PlandeskApp(database_url(demo_database(workdir)))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await step(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = " ".join(str(w.render()) for w in app.screen.query(Static))
+        assert "root of the highlighted plan's tree" in text

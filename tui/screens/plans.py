@@ -63,7 +63,8 @@ class PlansScreen(Screen[None]):
                 tooltip="Revert the highlighted decision and every later one (Decisions tab)"),
         Binding("a", "correct('append')", "Append",
                 tooltip="Append a correction after the highlighted decision (Decisions tab)"),
-        Binding("R", "jump_to_root", "Root", key_display="R",
+        # In `?` help, not in the footer: the footer is full at 80 columns.
+        Binding("R", "jump_to_root", "Root", show=False,
                 tooltip="Move the tree cursor to the root of the highlighted plan's tree"),
     ]
 
