@@ -39,6 +39,7 @@ from store.plans.paths import (
     ancestor_ids,
     ancestor_path,
     descendant_count,
+    tree_size,
 )
 from store.plans.rows import PlanSummary, RowProblem, unreadable_label
 
@@ -73,5 +74,6 @@ __all__ = [
     "roots_page",
     "search_page",
     "siblings_from",
+    "tree_size",
     "unreadable_label",
 ]

@@ -20,7 +20,7 @@ from store.models import (
     PlanRepair,
 )
 from store.plans.pages import child_counts
-from store.plans.paths import AncestorPath, PlanNotFoundError, ancestor_path
+from store.plans.paths import AncestorPath, PlanNotFoundError, ancestor_path, tree_size
 from store.plans.rows import RowProblem, rows_as_stored, table_of, unreadable_label
 
 
@@ -42,6 +42,7 @@ class PlanDetail:
     ancestors: tuple[str, ...] = field(default=())
     path_stopped: str | None = None  # why `ancestors` stops short of a root (AncestorPath)
     problems: tuple[RowProblem, ...] = ()  # of the plan and of every row shown with it
+    tree_size: int = 1  # plans sharing the plan's root_plan_id, the root included
 
     @property
     def plan_problems(self) -> tuple[RowProblem, ...]:
@@ -148,9 +149,12 @@ def plan_details(
     decisions = rows(Decision, col(Decision.sequence))
     corrections = rows(CorrectionAttempt, col(CorrectionAttempt.created_at))
     repairs = rows(PlanRepair, col(PlanRepair.id))
+    sizes: dict[str, int] = {}  # one count per tree, however many of its plans are asked for
     details: list[PlanDetail] = []
     for plan_id in ids:
         plan = plans[plan_id]
+        if plan.root_plan_id not in sizes:
+            sizes[plan.root_plan_id] = tree_size(session, plan.root_plan_id)
         snapshot = profiles.parse_snapshot(plan.effective_profile_snapshot)
         current = session.get(AutomationProfile, plan.automation_profile)
         path = (paths or {}).get(plan_id) or ancestor_path(session, plan_id)
@@ -168,5 +172,6 @@ def plan_details(
             ancestors=path.ids,
             path_stopped=path.stopped,
             problems=tuple(problems[plan_id]),
+            tree_size=sizes[plan.root_plan_id],
         ))
     return details

@@ -98,6 +98,15 @@ def parent_and_root(session: Session, plan_id: str) -> tuple[str | None, str]:
     return row[0], row[1]
 
 
+def tree_size(session: Session, root_plan_id: str) -> int:
+    """How many plans the tree of `root_plan_id` holds, its root included (an index range on
+    plans.root_plan_id, never a walk)."""
+    total = session.exec(
+        select(func.count()).select_from(Plan).where(Plan.root_plan_id == root_plan_id)
+    ).one()
+    return int(total)
+
+
 def descendant_count(session: Session, plan_id: str) -> int:
     """How many plans sit below `plan_id` at any depth (each once, even in a parent cycle)."""
     parent_plan_id, _ = parent_and_root(session, plan_id)

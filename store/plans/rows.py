@@ -125,6 +125,7 @@ _SUMMARY_COLUMNS = (
 # Read only to check them: a row whose JSON is broken is flagged in the tree as well.
 _CHECKED_JSON_COLUMNS = (
     "effective_profile_snapshot", "inputs_schema_json", "tags_json", "error_details_json",
+    "sandbox_refs_json", "validation_summary_json",
 )
 
 

@@ -67,17 +67,17 @@ def test_revert_a_decision_in_tmux(tmp_path: Path) -> None:
         # the pane under the table follows the highlighted decision
         wait_for(session, f"Decision {second_decision_id(tmp_path / 'demo.db')}")
         tmux("send-keys", "-t", session, "r")
-        screen = wait_for(session, "Revert decision #2 and the 0 after it")
+        screen = wait_for(session, "Revert decision #2 and the 1 after it")
         # the modal names the plan, with its full id (the demo's ids are fixed)
         assert "billing/migrate-invoices  01KJPWT0S01JAWFV71SRD9EM17" in screen
-        screen = wait_for(session, "Moves 1 artifact folder to the archive")
-        assert "billing/02" in screen and "Reverts 1 decision" in screen
+        screen = wait_for(session, "Moves 2 artifact folders to the archive")
+        assert "billing/02" in screen and "Reverts 2 decisions" in screen
         tmux("send-keys", "-t", session, "-l", "Keep it [b]writable[/b] for a week")
         wait_for(session, "Keep it [b]writable[/b] for a week")
         tmux("send-keys", "-t", session, "C-s")
-        screen = wait_for(session, "new decision #3")
+        screen = wait_for(session, "new decision #4")
         assert "Revert complete" in screen
-        wait_until_gone(session, "Revert decision #2 and the 0 after it")
+        wait_until_gone(session, "Revert decision #2 and the 1 after it")
         tmux("send-keys", "-t", session, "5")
         screen = wait_for(session, "complete  revert")
         assert "Keep it [b]writable[/b]" in screen  # guidance shown literally, not as markup
@@ -94,12 +94,13 @@ def test_revert_a_decision_in_tmux(tmp_path: Path) -> None:
             "ORDER BY sequence", (plan_id,)).fetchall()
         attempts = connection.execute(
             "SELECT mode, state, guidance, archived_artifacts_path FROM correction_attempts"
-        ).fetchall()
+            " WHERE plan_id = ?", (plan_id,)).fetchall()
     finally:
         connection.close()
     assert state == "queued"
-    assert [(d[0], d[1]) for d in decisions] == [(1, "active"), (2, "reverted"), (3, "active")]
-    assert decisions[2][2] == "Keep it [b]writable[/b] for a week"
+    assert [(d[0], d[1]) for d in decisions] == [
+        (1, "active"), (2, "reverted"), (3, "reverted"), (4, "active")]
+    assert decisions[3][2] == "Keep it [b]writable[/b] for a week"
     [(mode, attempt_state, guidance, archived)] = attempts
     assert (mode, attempt_state, guidance) == (
         "revert", "complete", "Keep it [b]writable[/b] for a week")

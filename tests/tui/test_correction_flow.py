@@ -3,6 +3,7 @@ and the recovery of an interrupted correction at start-up."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -25,6 +26,9 @@ SIZE = (120, 36)
 PLAN = "billing/migrate-invoices"
 # The tree's first root is PLAN; tab reaches its Decisions table; down highlights #2.
 TO_SECOND_DECISION = ("right", "4", "tab", "down")
+# The demo has correction attempts of other plans; these tests look at PLAN's.
+OF_PLAN = ("FROM correction_attempts WHERE plan_id = "
+           f"(SELECT plan_id FROM plans WHERE namespaced_name = '{PLAN}')")
 
 
 def rows(path: Path, query: str, *args: object) -> list[tuple[object, ...]]:
@@ -46,7 +50,7 @@ def notifications(app: PlandeskApp) -> list[str]:
 @run_async
 async def test_revert_from_the_keyboard(workdir: Path) -> None:
     name = demo_database(workdir)
-    plan_id, (first, second) = demo_decisions(workdir, name, PLAN)
+    plan_id, (first, second, *_) = demo_decisions(workdir, name, PLAN)
     archive = archive_root(database_url(workdir / name))
     app = PlandeskApp(database_url(name))
     app.NOTIFICATION_TIMEOUT = 3600  # toasts are checked; a loaded machine must not expire them
@@ -60,18 +64,21 @@ async def test_revert_from_the_keyboard(workdir: Path) -> None:
         modal = app.screen
         assert isinstance(modal, CorrectionModal)
         preview = str(modal.query_one("#correction-preview", Static).render())
-        assert "Reverts 1 decision" in preview and "billing/02" in preview
+        assert "Reverts 2 decisions" in preview and "billing/02" in preview
+        assert "billing/03" in preview
         assert "billing/01" not in preview
         await press(pilot, *typed("Keep it writable for a week"), "ctrl+s")
         await settle(pilot)
         assert app.screen is screen
 
-        # the database: #2 reverted, a new #3 with the guidance, the plan queued, files archived
+        # the database: #2 and #3 reverted, a new #4 with the guidance, the plan queued, files
+        # archived
         decisions = rows(workdir / name, "SELECT sequence, state, rationale, parent_decision_id "
                          "FROM decisions WHERE plan_id = ? ORDER BY sequence", plan_id)
-        assert [(d[0], d[1]) for d in decisions] == [(1, "active"), (2, "reverted"), (3, "active")]
-        assert decisions[2][2] == "Keep it writable for a week"
-        assert decisions[2][3] == first  # the reverted decision's parent
+        assert [(d[0], d[1]) for d in decisions] == [
+            (1, "active"), (2, "reverted"), (3, "reverted"), (4, "active")]
+        assert decisions[3][2] == "Keep it writable for a week"
+        assert decisions[3][3] == first  # the reverted decision's parent
         [(state, mode, new_id, archived)] = rows(
             workdir / name, "SELECT state, mode, new_decision_id, archived_artifacts_path "
             "FROM correction_attempts WHERE plan_id = ?", plan_id)
@@ -82,23 +89,23 @@ async def test_revert_from_the_keyboard(workdir: Path) -> None:
         assert (archive.parent / str(archived) / "billing" / "02" / "decision.md").exists()
 
         # the screen: toast, tree row, Decisions and Corrections tabs
-        assert "Correction complete: Revert complete: new decision #3." in notifications(app)
+        assert "Correction complete: Revert complete: new decision #4." in notifications(app)
         tree = screen.query_one(PlanTree)
         row = tree.nodes_by_plan[plan_id].data
         assert isinstance(row, PlanRow) and row.state == "queued"
         decision_rows = cells(screen.query_one("#decision-table", DataTable))
         assert [r[:2] for r in decision_rows] == [["1", "active"], ["2", "reverted"],
-                                                  ["3", "active"]]
+                                                  ["3", "reverted"], ["4", "active"]]
         await press(pilot, "5")
         [attempt_row] = cells(screen.query_one("#correction-table", DataTable))
-        assert attempt_row[:5] == ["complete", "revert", "#2", "#3",
+        assert attempt_row[:5] == ["complete", "revert", "#2", "#4",
                                    "Keep it writable for a week"]
 
 
 @run_async
 async def test_append_then_cancel_writes_nothing_more(workdir: Path) -> None:
     name = demo_database(workdir)
-    plan_id, (first, _) = demo_decisions(workdir, name, PLAN)
+    plan_id, (first, *_) = demo_decisions(workdir, name, PLAN)
     app = PlandeskApp(database_url(name))
     app.NOTIFICATION_TIMEOUT = 3600  # toasts are checked; a loaded machine must not expire them
     async with app.run_test(size=SIZE) as pilot:
@@ -108,15 +115,16 @@ async def test_append_then_cancel_writes_nothing_more(workdir: Path) -> None:
         assert "Appends after decision #1" in str(modal.query_one("#correction-preview").render())
         await press(pilot, *typed("Announce it"), "escape")
         assert isinstance(app.screen, PlansScreen)
-        assert rows(workdir / name, "SELECT count(*) FROM correction_attempts") == [(0,)]
+        assert rows(workdir / name, "SELECT count(*) " + OF_PLAN) == [(0,)]
         await press(pilot, "a", *typed("  Announce the freeze first  "), "ctrl+s")
         await settle(pilot)
         decisions = rows(workdir / name, "SELECT sequence, state, rationale, parent_decision_id "
                          "FROM decisions WHERE plan_id = ? ORDER BY sequence", plan_id)
-        assert decisions[:2] == [(1, "active", decisions[0][2], None),
-                                 (2, "active", decisions[1][2], first)]
-        assert decisions[2][1:] == ("active", "Announce the freeze first", first)
-        assert "Correction complete: Append complete: new decision #3." in notifications(app)
+        assert decisions[:3] == [(1, "active", decisions[0][2], None),
+                                 (2, "active", decisions[1][2], first),
+                                 (3, "active", decisions[2][2], decisions[2][3])]
+        assert decisions[3][1:] == ("active", "Announce the freeze first", first)
+        assert "Correction complete: Append complete: new decision #4." in notifications(app)
 
 
 @run_async
@@ -135,19 +143,17 @@ async def test_validation_errors_stay_in_the_modal(workdir: Path) -> None:
         assert isinstance(app.screen, CorrectionModal)
         assert "at most 10,000" in str(error.render())
         await press(pilot, "escape")
-    assert rows(workdir / name, "SELECT count(*) FROM correction_attempts") == [(0,)]
+    assert rows(workdir / name, "SELECT count(*) " + OF_PLAN) == [(0,)]
 
 
 @run_async
 async def test_refused_corrections_are_explained_in_the_modal(workdir: Path) -> None:
     name = demo_database(workdir)
-    plan_id, (_, second) = demo_decisions(workdir, name, PLAN)
+    plan_id, (_, second, *_) = demo_decisions(workdir, name, PLAN)
     url = database_url(workdir / name)
     run_correction(url, plan_id, second, "revert", "Not this one.",
                    artifacts_root=artifacts_root(url), archive_root=archive_root(url))
-    (workdir / "demo-artifacts" / "billing" / "01" / "decision.md").unlink()
-    (workdir / "demo-artifacts" / "billing" / "01" / "evidence.json").unlink()
-    (workdir / "demo-artifacts" / "billing" / "01").rmdir()
+    shutil.rmtree(workdir / "demo-artifacts" / "billing" / "01")
     app = PlandeskApp(database_url(name))
     app.NOTIFICATION_TIMEOUT = 3600  # toasts are checked; a loaded machine must not expire them
     async with app.run_test(size=SIZE) as pilot:
@@ -165,7 +171,7 @@ async def test_refused_corrections_are_explained_in_the_modal(workdir: Path) -> 
         text = str(modal.query_one("#correction-error").render())
         assert "artifact folder 'billing/01' does not exist" in text
         await press(pilot, "escape")
-    assert rows(workdir / name, "SELECT count(*) FROM correction_attempts") == [(1,)]
+    assert rows(workdir / name, "SELECT count(*) " + OF_PLAN) == [(1,)]
 
 
 @run_async
@@ -214,13 +220,13 @@ async def test_ui_stays_live_while_a_correction_runs(
         await settle(pilot)
         assert cells(table)[0][0] == "complete"
     assert seen[:3] == ["pending", "executing", "complete"]
-    assert rows(workdir / name, "SELECT state FROM correction_attempts") == [("complete",)]
+    assert rows(workdir / name, "SELECT state " + OF_PLAN) == [("complete",)]
 
 
 @run_async
 async def test_start_up_recovers_an_interrupted_correction(workdir: Path) -> None:
     name = demo_database(workdir)
-    plan_id, (first, _) = demo_decisions(workdir, name, PLAN)
+    plan_id, (first, *_) = demo_decisions(workdir, name, PLAN)
     connection = sqlite3.connect(workdir / name)
     with connection:
         connection.execute(
@@ -234,7 +240,7 @@ async def test_start_up_recovers_an_interrupted_correction(workdir: Path) -> Non
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert any("1 interrupted correction was rolled back" in n for n in notifications(app))
-    assert rows(workdir / name, "SELECT state, failure_reason FROM correction_attempts") == [
+    assert rows(workdir / name, "SELECT state, failure_reason " + OF_PLAN) == [
         ("failed", "interrupted")
     ]
 
@@ -242,7 +248,7 @@ async def test_start_up_recovers_an_interrupted_correction(workdir: Path) -> Non
 @run_async
 async def test_a_modal_whose_plan_changed_since_its_preview_is_refused(workdir: Path) -> None:
     name = demo_database(workdir)
-    plan_id, (_, second) = demo_decisions(workdir, name, PLAN)
+    plan_id, (_, second, *_) = demo_decisions(workdir, name, PLAN)
     url = database_url(workdir / name)
     app = PlandeskApp(database_url(name))
     app.NOTIFICATION_TIMEOUT = 3600
@@ -256,8 +262,9 @@ async def test_a_modal_whose_plan_changed_since_its_preview_is_refused(workdir: 
         assert other.state == "complete"
         await press(pilot, *typed("Mine too"), "ctrl+s")
         await settle(pilot)
-        assert any(n.startswith("Plan changed: The plan changed since the preview: it had 2 "
-                                "decisions (last #2), now 3 (last #3)") for n in notifications(app))
+        assert any(n.startswith("Plan changed: The plan changed since the preview: it had 3 "
+                                "decisions (last #3), now 4 (last #4)") for n in notifications(app)
+                   ), notifications(app)
         assert rows(workdir / name, "SELECT rationale FROM decisions WHERE plan_id = ? AND "
-                    "sequence > 2", plan_id) == [("From elsewhere",)]
-        assert rows(workdir / name, "SELECT state FROM correction_attempts") == [("complete",)]
+                    "sequence > 3", plan_id) == [("From elsewhere",)]
+        assert rows(workdir / name, "SELECT state " + OF_PLAN) == [("complete",)]

@@ -304,14 +304,14 @@ async def test_a_plan_whose_detail_fails_is_never_corrected_by_proxy(workdir: Pa
 @run_async
 async def test_the_correction_modal_names_the_plan_and_the_decision(workdir: Path) -> None:
     name = demo_database(workdir)
-    plan_id, (first, _second) = demo_decisions(workdir, name, "billing/migrate-invoices")
+    plan_id, (first, *_) = demo_decisions(workdir, name, "billing/migrate-invoices")
     app = PlandeskApp(database_url(name))
     async with app.run_test(size=SIZE) as pilot:
         await step(pilot, "4", "tab", "r")
         modal = app.screen
         assert isinstance(modal, CorrectionModal)
         title = str(modal.query_one("#correction-title", Static).render())
-        assert "Revert decision #1 and the 1 after it" in title
+        assert "Revert decision #1 and the 2 after it" in title
         assert "billing/migrate-invoices" in title and plan_id in title
         assert modal.decision.decision_id == first and modal.decision.title in title
         await press(pilot, "escape")

@@ -118,10 +118,10 @@ def disk_full(source: Path, destination: Path) -> None:
 
 def corrected_database(folder: Path) -> str:
     """The demo with two corrections of billing/migrate-invoices: a revert of #1 that failed
-    (the first artifact move raised) and a revert of #2 that completed (new decision #3)."""
+    (the first artifact move raised) and a revert of #2 that completed (new decision #4)."""
     name = demo_database(folder)
     url = database_url(folder / name)
-    plan_id, (first, second) = demo_decisions(folder, name, "billing/migrate-invoices")
+    plan_id, (first, second, *_) = demo_decisions(folder, name, "billing/migrate-invoices")
     roots = {"artifacts_root": artifacts_root(url), "archive_root": archive_root(url)}
     with fixed_correction_clock():
         failed = run_correction(url, plan_id, first, "revert", "Stage the cut-over by region.",

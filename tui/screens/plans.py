@@ -66,6 +66,9 @@ class PlansScreen(Screen[None]):
                 tooltip="Append a correction after the highlighted decision (Decisions tab)"),
         Binding("e", "export", "Export",
                 tooltip="Export the highlighted plan, or the tree under it, as JSON or CSV"),
+        # In `?` help, not in the footer: the footer is full at 80 columns.
+        Binding("R", "jump_to_root", "Root", show=False,
+                tooltip="Move the tree cursor to the root of the highlighted plan's tree"),
     ]
 
     def __init__(self, context: DatabaseContext, first_roots: PlanPage | None = None) -> None:
@@ -346,6 +349,21 @@ class PlansScreen(Screen[None]):
         self.detail_pane.show_failure(message.plan_id, message.error)
         self.notify(message.error, title="Could not load the plan", severity="error",
                     markup=False)
+
+    def action_jump_to_root(self) -> None:
+        """The tree cursor to the root (root_plan_id) of the plan on screen."""
+        cursor = self.plan_tree.cursor_plan_id
+        detail = self.detail_pane.detail
+        if cursor is None:
+            self.notify("Highlight a plan first.", title="Root", markup=False)
+        elif detail is None or detail.plan.plan_id != cursor:
+            self.notify("The highlighted plan's detail is still loading; try again once it "
+                        "shows.", title="Root", severity="warning", markup=False)
+        elif detail.plan.root_plan_id == cursor:
+            self.notify(f"{visible(detail.plan.namespaced_name)} is the root of its tree.",
+                        title="Root", markup=False)
+        else:
+            self.jump_to(detail.plan.root_plan_id)
 
     def jump_to(self, plan_id: str) -> None:
         """Show `plan_id` in the tree (clearing any filter), expanding its ancestors."""

@@ -1,17 +1,17 @@
 """The detail pane of the highlighted plan: overview, profile snapshot and drift, inputs,
-decisions and correction history, one tab each. Everything from the database is literal."""
+decisions and correction history, one tab each. Everything from the database is literal.
+
+The text of the Overview and Snapshot tabs is written by `detail_overview` and
+`detail_snapshot`; this module is the pane, its tabs and tables."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta
 from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.highlight import highlight
 from textual.lazy import Lazy
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
@@ -19,143 +19,17 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 from store.corrections import state_progress
 from store.models import CorrectionAttempt, CorrectionState, Decision, DecisionState
 from store.plans import PlanDetail
+from tui.widgets.detail_overview import overview_content, projects_text
+from tui.widgets.detail_snapshot import (
+    drift_content,
+    snapshot_json_content,
+    snapshot_source_content,
+)
+from tui.widgets.detail_text import heading, when
 from tui.widgets.literal import literal, literal_text, visible
 
 TABS = ("overview", "snapshot", "inputs", "decisions", "corrections")
 CORRECTION_COLUMNS = ("state", "mode", "decision", "new", "guidance", "failure", "created")
-
-
-def when(timestamp: str | None) -> str:
-    """An ISO-8601 UTC timestamp as `2026-03-02 09:35:00 UTC`; other text as it is."""
-    if not timestamp:
-        return "—"
-    try:
-        moment = datetime.fromisoformat(timestamp)
-    except ValueError:
-        return timestamp
-    if moment.utcoffset() not in (None, timedelta(0)):
-        return timestamp
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _field(name: str, value: object) -> Content:
-    return Content.assemble((f"{name:<9}", "$text-muted"), literal(str(value)))
-
-
-def _heading(text: str) -> Content:
-    return Content.styled(text, "bold $text-primary")
-
-
-def overview_content(detail: PlanDetail) -> Content:
-    plan = detail.plan
-    path = [a[:8] for a in detail.ancestors]
-    if detail.path_stopped is not None:
-        path.insert(0, detail.path_stopped)  # where the walk up stopped short of a root
-    lines: list[Content] = [
-        Content.styled(visible(plan.namespaced_name), "bold"),
-        Content(""),
-    ]
-    if detail.problems:
-        lines.append(_heading("Unreadable values (shown as stored)"))
-        lines += [literal(line, "$text-error") for line in detail.problem_lines()]
-        lines.append(Content(""))
-    lines += [
-        _field("id", plan.plan_id),
-        _field("root", plan.root_plan_id),
-        _field("parent", plan.parent_plan_id or "— (a root)"),
-        _field("path", " / ".join(path) or "—"),
-        _field("phase", plan.phase),
-        _field("state", plan.processing_state),
-        _field("profile", plan.automation_profile),
-        _field("attempt", plan.attempt),
-        _field("children", detail.child_count),
-        _field("created", when(plan.created_at)),
-        _field("updated", when(plan.updated_at)),
-        _field("by", plan.created_by or "—"),
-    ]
-    if plan.action_name:
-        lines.append(_field("action", plan.action_name))
-    if plan.tags_json:
-        lines.append(_field("tags", plan.tags_json))
-    lines += [Content(""), _heading("Description"), literal(plan.description)]
-    if plan.definition_of_done:
-        lines += [Content(""), _heading("Definition of done"), literal(plan.definition_of_done)]
-    if plan.error_message:
-        lines += [Content(""), _heading("Error"), literal(plan.error_message, "$text-error")]
-    if plan.error_details_json:
-        lines.append(literal(plan.error_details_json, "$text-muted"))
-    if detail.repairs:
-        lines += [Content(""), _heading("Repaired by migration 0003")]
-        for repair in detail.repairs:
-            lines.append(literal(
-                f"{repair.column_name}: was {repair.old_value!r} ({repair.reason}, "
-                f"{when(repair.repaired_at)})"
-            ))
-    return Content("\n").join(lines)
-
-
-def snapshot_source_content(detail: PlanDetail) -> Content:
-    snapshot = detail.snapshot
-    data = snapshot.data or {}
-    captured = when(str(data.get("captured_at", ""))) if data.get("captured_at") else "?"
-    source = snapshot.source
-    if source == "creation":
-        how = f"Captured when the plan was created, at {captured}."
-    elif source == "backfill":
-        how = (f"Backfilled by migration 0003 at {captured}: the plan predates snapshots, so "
-               "this is the profile as it was defined at migration time.")
-    else:
-        how = f"Source unknown ({source})."
-    lines = [_heading("Effective profile snapshot"), literal(how)]
-    if data and data.get("resolved") is False:
-        lines.append(literal(
-            f"Profile {data.get('profile_name')!r} was not defined when the snapshot was "
-            "taken (unresolved).", "$text-warning"))
-    if snapshot.error:
-        lines.append(literal(snapshot.error, "$text-error"))
-    return Content("\n").join(lines)
-
-
-def snapshot_json_content(detail: PlanDetail) -> Content:
-    snapshot = detail.snapshot
-    if snapshot.data is None:
-        return literal(snapshot.raw)
-    pretty = json.dumps(snapshot.data, indent=2, sort_keys=True, ensure_ascii=True)
-    return highlight(pretty, language="json")
-
-
-def drift_content(detail: PlanDetail) -> Content:
-    drift = detail.drift
-    name = visible(drift.profile_name)
-    if not drift.current_exists:
-        return Content("\n").join([
-            _heading("Drift"),
-            literal(f"Profile {name!r} is not defined any more (or never was); nothing to "
-                    "compare the snapshot with.", "$text-warning"),
-        ])
-    if not drift.diff_lines:
-        return Content("\n").join([
-            _heading("Drift"),
-            literal(f"None: profile {name!r} is defined today exactly as frozen here.",
-                    "$text-success"),
-        ])
-    lines = [
-        _heading("Drift"),
-        literal(f"Profile {name!r} changed since this snapshot (- frozen, + now):",
-                "$text-warning"),
-    ]
-    for line in drift.diff_lines:
-        if line.startswith(("---", "+++")):
-            lines.append(literal(line, "bold"))
-        elif line.startswith("@@"):
-            lines.append(literal(line, "$text-accent"))
-        elif line.startswith("-"):
-            lines.append(literal(line, "$text-error"))
-        elif line.startswith("+"):
-            lines.append(literal(line, "$text-success"))
-        else:
-            lines.append(literal(line, "$text-muted"))
-    return Content("\n").join(lines)
 
 
 class PlanDetailPane(Vertical):
@@ -200,11 +74,11 @@ class PlanDetailPane(Vertical):
                 yield Static(id="snapshot-drift")
                 yield Static(id="snapshot-json")
             with TabPane("Inputs", id="inputs"), Lazy(VerticalScroll()):
-                yield Static(_heading("Arguments"), classes="section-title")
+                yield Static(heading("Arguments"), classes="section-title")
                 yield table("arguments", "#", "name", "type", "value")
-                yield Static(_heading("Invariants"), classes="section-title")
+                yield Static(heading("Invariants"), classes="section-title")
                 yield table("invariants", "#", "scope", "invariant")
-                yield Static(_heading("Projects"), classes="section-title")
+                yield Static(heading("Projects"), classes="section-title")
                 yield Static(id="projects")
             with TabPane("Decisions", id="decisions"), Lazy(Vertical()):
                 yield table("decision-table", "seq", "state", "phase", "title", "artifacts")
@@ -341,10 +215,7 @@ class PlanDetailPane(Vertical):
                 literal_text(str(invariant.source_scope), one_line=True),
                 literal_text(invariant.invariant_text, one_line=True),
             )
-        projects = [visible(p.project_name) for p in detail.projects]
-        self.query_one("#projects", Static).update(
-            literal(", ".join(projects) if projects else "none")
-        )
+        self.query_one("#projects", Static).update(literal(projects_text(detail.projects)))
 
     def _fill_decisions(self, detail: PlanDetail) -> None:
         table = self.decision_table
