@@ -101,6 +101,10 @@ def _print_progress(event: migrations.MigrationProgress) -> None:
         click.echo(f"{arrow} done")
 
 
+def _say_waiting(message: str) -> None:
+    click.echo(f"plandesk: {message}", err=True)
+
+
 @db_group.command("current")
 @db_option
 @click.pass_context
@@ -138,7 +142,8 @@ def db_upgrade(ctx: click.Context, db: str | None, target: str, backup: bool) ->
 
     try:
         with translated_errors(url):
-            status = migrations.upgrade(url, target, progress=progress, backup=backup)
+            status = migrations.upgrade(url, target, progress=progress, backup=backup,
+                                        on_wait=_say_waiting)
     except StoreError as exc:
         if started:
             ids = migrations.known_revisions()
@@ -147,7 +152,10 @@ def db_upgrade(ctx: click.Context, db: str | None, target: str, backup: bool) ->
             fail(f"revision {started[-1].revision} was rolled back; the database is at "
                  f"{ids[before] if before >= 0 else 'base (empty)'}")
         fail(str(exc))
-    click.echo(f"{display_name(url)} is at {status.current}")
+    if not started and status.up_to_date:
+        click.echo(f"{display_name(url)} is already at head ({status.current})")
+    else:
+        click.echo(f"{display_name(url)} is at {status.current}")
 
 
 @db_group.command("downgrade")
@@ -170,7 +178,8 @@ def db_downgrade(
     with reported_errors(url):
         try:
             status = migrations.downgrade(
-                url, revision, progress=_print_progress, force=force, backup=backup
+                url, revision, progress=_print_progress, force=force, backup=backup,
+                on_wait=_say_waiting,
             )
         except migrations.DataLossError as exc:
             fail(f"{exc}\nRun again with --force to go ahead anyway"
