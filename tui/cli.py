@@ -244,7 +244,12 @@ def correct_command(
     ctx: click.Context, plan_id: str, decision_id: str, mode: str, guidance: str, db: str | None
 ) -> None:
     """Correct DECISION_ID of PLAN_ID; exit 0 only when the attempt completes."""
-    from store.corrections import plan_version_of, recover_interrupted, run_correction
+    from store.corrections import (
+        check_correctable,
+        plan_version_of,
+        recover_interrupted,
+        run_correction,
+    )
     from store.db import archive_root, artifacts_root, engine_scope
     from store.models import CorrectionState
 
@@ -258,6 +263,7 @@ def correct_command(
         with engine_scope(url) as engine:
             # The plan as this command found it: if another correction changes its decisions
             # before ours runs, ours is refused instead of applied on top.
+            check_correctable(engine, plan_id, decision_id)  # the app's refusal, not a trace
             seen = plan_version_of(engine, plan_id)
             report = recover_interrupted(engine, artifacts, archive)
             for recovered in report.recovered:
