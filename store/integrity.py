@@ -1,13 +1,15 @@
 """The integrity check: what migrations repaired (`plan_repairs`) and what was written wrong
 since, found on demand — roots that disagree, dangling parents, parent cycles, decision gaps.
 
-Each kind is one counting query (a single pass over an index or the table, whatever the size
-of the database) and one listing query bounded by `limit`. Nothing here writes.
+Each kind is one listing query bounded by `limit` (a single pass over an index or the table,
+whatever the size of the database), and a counting pass only when the listing is full.
+Nothing here writes.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -79,6 +81,12 @@ def _count(session: Session, query: sa.Select[tuple[str]]) -> int:
                .scalar_one())
 
 
+def _counted(listed: int, limit: int, count: Callable[[], int]) -> int:
+    """How many findings there are: a listing shorter than its limit has them all, so the
+    counting pass runs only when there are more (damage is rare; each pass reads every plan)."""
+    return listed if listed < limit else count()
+
+
 def _named(session: Session, rows: list[tuple[str, str]]) -> list[Finding]:
     """Findings for (plan_id, what) rows, with each plan's name (one indexed query)."""
     ids = sorted({plan_id for plan_id, _what in rows})
@@ -125,9 +133,10 @@ def root_mismatches(session: Session, limit: int) -> FindingGroup:
                   sa.literal("a root whose root_plan_id is ").concat(child.c.root_plan_id))
         .where(child.c.parent_plan_id.is_(None), child.c.root_plan_id != child.c.plan_id)
     )
-    count = _count(session, with_parent) + _count(session, roots)
     rows = [(str(a), str(b)) for a, b in session.execute(
         sa.union_all(with_parent, roots).order_by(sa.literal_column("plan_id")).limit(limit))]
+    count = _counted(len(rows), limit,
+                     lambda: _count(session, with_parent) + _count(session, roots))
     return FindingGroup(IntegrityKind.ROOT_MISMATCH, count, tuple(_named(session, rows)))
 
 
@@ -138,30 +147,35 @@ def dangling_parents(session: Session, limit: int) -> FindingGroup:
         .select_from(child.outerjoin(parent, parent.c.plan_id == child.c.parent_plan_id))
         .where(child.c.parent_plan_id.is_not(None), parent.c.plan_id.is_(None))
     )
-    count = _count(session, query)
     rows = [(str(plan_id), f"parent {missing} does not exist")
             for plan_id, missing in session.execute(query.order_by(child.c.plan_id)
                                                     .limit(limit))]
+    count = _counted(len(rows), limit, lambda: _count(session, query))
     return FindingGroup(IntegrityKind.DANGLING_PARENT, count, tuple(_named(session, rows)))
 
 
-def _unreachable(session: Session) -> sa.Select[tuple[str]]:
-    """Plans no walk down from a root (or from a plan whose parent is missing) reaches: they
-    are in a parent cycle or below one. The walk follows the parent index and cannot loop, as
-    what it reaches from a root is a tree."""
-    child, parent = plans_table.alias("child"), plans_table.alias("parent")
-    starts = (
-        sa.select(child.c.plan_id)
-        .select_from(child.outerjoin(parent, parent.c.plan_id == child.c.parent_plan_id))
-        .where(sa.or_(child.c.parent_plan_id.is_(None), parent.c.plan_id.is_(None)))
-    )
+def _reached(orphans: tuple[str, ...] | None) -> sa.CTE:
+    """Plans a walk down from a root (or from a plan whose parent is missing) reaches; the
+    rest are in a parent cycle or below one. The walk follows the parent index and reaches
+    each plan once (a plan has one parent), so it cannot loop. `orphans`, when known, are the
+    plans whose parent is missing (saving a join over every plan to find them)."""
+    roots = sa.select(plans_table.c.plan_id).where(plans_table.c.parent_plan_id.is_(None))
+    if orphans is None:
+        child, parent = plans_table.alias("child"), plans_table.alias("parent")
+        starts = (
+            sa.select(child.c.plan_id)
+            .select_from(child.outerjoin(parent, parent.c.plan_id == child.c.parent_plan_id))
+            .where(sa.or_(child.c.parent_plan_id.is_(None), parent.c.plan_id.is_(None)))
+        )
+    elif orphans:
+        starts = sa.select(plans_table.c.plan_id).where(sa.or_(
+            plans_table.c.parent_plan_id.is_(None), plans_table.c.plan_id.in_(orphans)))
+    else:
+        starts = roots
     reached = starts.cte("reached", recursive=True)
     below = plans_table.alias("below")
-    reached = reached.union_all(
+    return reached.union_all(
         sa.select(below.c.plan_id).where(below.c.parent_plan_id == reached.c.plan_id)
-    )
-    return sa.select(plans_table.c.plan_id).where(
-        plans_table.c.plan_id.not_in(sa.select(reached.c.plan_id))
     )
 
 
@@ -171,13 +185,26 @@ def _parent_of(session: Session, plan_id: str) -> str | None:
     ).scalar_one_or_none()
 
 
-def parent_cycles(session: Session, limit: int) -> FindingGroup:
-    """Plans in a parent cycle or below one: one recursive walk down from the roots, then one
-    bounded walk up (the detail pane's) per listed plan to tell which."""
-    unreachable = _unreachable(session)
-    count = _count(session, unreachable)
+def parent_cycles(
+    session: Session, limit: int, orphans: tuple[str, ...] | None = None
+) -> FindingGroup:
+    """Plans in a parent cycle or below one: one recursive walk down from the roots counts
+    them; only when there are any, a second lists them, then one bounded walk up (the detail
+    pane's) per listed plan tells which."""
+    reached = _reached(orphans)
+    # Each plan is reached at most once, so the difference of two counts is the count.
+    count = int(session.execute(sa.select(
+        sa.select(sa.func.count()).select_from(plans_table).scalar_subquery()
+        - sa.select(sa.func.count()).select_from(reached).scalar_subquery()
+    )).scalar_one())
+    if count == 0:
+        return FindingGroup(IntegrityKind.PARENT_CYCLE, 0, ())
+    # An anti join, not NOT IN: PostgreSQL re-scans a NOT IN list too big for work_mem.
     ids = [str(plan_id) for plan_id in session.execute(
-        unreachable.order_by(plans_table.c.plan_id).limit(limit)).scalars()]
+        sa.select(plans_table.c.plan_id)
+        .select_from(plans_table.outerjoin(reached, reached.c.plan_id == plans_table.c.plan_id))
+        .where(reached.c.plan_id.is_(None))
+        .order_by(plans_table.c.plan_id).limit(limit)).scalars()]
     rows: list[tuple[str, str]] = []
     for plan_id in ids:
         path = ancestor_path(session, plan_id)
@@ -198,21 +225,25 @@ def decision_gaps(session: Session, limit: int) -> FindingGroup:
         .having(sa.or_(sa.func.min(d.sequence) != 1,
                        sa.func.max(d.sequence) != sa.func.count()))
     )
-    count = _count(session, query)
     rows = [
         (str(plan_id), f"{n} decisions numbered {low} to {high}"
          + (f" ({high - low + 1 - n} missing)" if high - low + 1 > n else ""))
         for plan_id, n, low, high in session.execute(query.order_by(d.plan_id).limit(limit))
     ]
+    count = _counted(len(rows), limit, lambda: _count(session, query))
     return FindingGroup(IntegrityKind.DECISION_GAP, count, tuple(_named(session, rows)))
 
 
 def integrity_report(session: Session, limit: int = LISTED_PER_KIND) -> IntegrityReport:
     """Every kind of finding with its count and its first `limit` plans, by plan id."""
+    dangling = dangling_parents(session, limit)
+    # Listed in full, the orphans start the cycle walk without a join over every plan.
+    orphans = (tuple(f.plan_id for f in dangling.findings)
+               if dangling.count == len(dangling.findings) else None)
     return IntegrityReport((
         repaired(session, limit),
         root_mismatches(session, limit),
-        dangling_parents(session, limit),
-        parent_cycles(session, limit),
+        dangling,
+        parent_cycles(session, limit, orphans),
         decision_gaps(session, limit),
     ))

@@ -29,8 +29,10 @@ def damage(path: Path) -> None:
     """A root mismatch, a dangling parent and a 2-cycle, written with foreign keys off."""
     connection = sqlite3.connect(path)
     try:
+        # far apart, so that no damage undoes another
         ids = [row[0] for row in connection.execute(
-            "SELECT plan_id FROM plans WHERE parent_plan_id IS NOT NULL ORDER BY plan_id LIMIT 3")]
+            "SELECT plan_id FROM plans WHERE parent_plan_id IS NOT NULL"
+            " AND (rowid % 100000) = 7 ORDER BY plan_id LIMIT 3")]
         with connection:
             connection.execute("UPDATE plans SET root_plan_id = plan_id WHERE plan_id = ?",
                                (ids[0],))
