@@ -42,6 +42,7 @@ from store.db import (
     sqlite_path,
     translated_errors,
 )
+from store.migration_lock import migration_lock
 
 OUR_TABLES = frozenset(
     {
@@ -356,11 +357,21 @@ def upgrade(
     *,
     progress: ProgressCallback | None = None,
     backup: bool | Path = False,
+    on_wait: Callable[[str], None] | None = None,
 ) -> MigrationStatus:
     """Apply pending revisions up to `target`, each in its own transaction.
 
     `backup` (SQLite only) copies the database first: True for a file next to it, or a path.
+    On PostgreSQL it first waits for any other migration of the database (`on_wait` hears
+    that it waits), then reads where the database stands, so a second run finds it done.
     """
+    with migration_lock(url, on_wait):
+        return _upgrade_locked(url, target, progress, backup)
+
+
+def _upgrade_locked(
+    url: str, target: str, progress: ProgressCallback | None, backup: bool | Path
+) -> MigrationStatus:
     status = _prepare_write(url, must_exist=False)
     target_id = status.head if target == "head" else target
     if target_id not in known_revisions():
@@ -427,13 +438,26 @@ def downgrade(
     progress: ProgressCallback | None = None,
     force: bool = False,
     backup: bool | Path = False,
+    on_wait: Callable[[str], None] | None = None,
 ) -> MigrationStatus:
     """Undo revisions down to `target` ("base" removes every table), one transaction each.
 
     What a downgrade drops is stashed and restored by the next upgrade. Data that cannot be
     kept raises DataLossError listing it, before anything is written, unless `force`.
-    `backup` (SQLite only) copies the database first, as on upgrade.
+    `backup` (SQLite only) copies the database first, as on upgrade. On PostgreSQL it waits
+    for any other migration of the database first, as upgrade does.
     """
+    with migration_lock(url, on_wait):
+        return _downgrade_locked(url, target, progress, force, backup)
+
+
+def _downgrade_locked(
+    url: str,
+    target: str,
+    progress: ProgressCallback | None,
+    force: bool,
+    backup: bool | Path,
+) -> MigrationStatus:
     status = _prepare_write(url, must_exist=True)
     undo = _downgrade_steps(status, target)
     if not undo:

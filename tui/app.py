@@ -37,7 +37,7 @@ from store.db import (
     to_store_error,
 )
 from store.models import CorrectionAttempt, CorrectionState, Decision, Plan
-from tui.commands import PlanCommands
+from tui.commands import IntegrityCommands, PlanCommands
 from tui.context import DatabaseContext
 from tui.messages import (
     CorrectionFinished,
@@ -66,7 +66,7 @@ class PlandeskApp(App[None]):
 
     CSS_PATH = "plandesk.tcss"
     TITLE = "plandesk"
-    COMMANDS = App.COMMANDS | {PlanCommands}
+    COMMANDS = App.COMMANDS | {PlanCommands, IntegrityCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         # Textual 8 only tells ctrl+c users to press ctrl+q; in a terminal ctrl+c means stop,

@@ -101,6 +101,10 @@ def _print_progress(event: migrations.MigrationProgress) -> None:
         click.echo(f"{arrow} done")
 
 
+def _say_waiting(message: str) -> None:
+    click.echo(f"plandesk: {message}", err=True)
+
+
 @db_group.command("current")
 @db_option
 @click.pass_context
@@ -138,7 +142,8 @@ def db_upgrade(ctx: click.Context, db: str | None, target: str, backup: bool) ->
 
     try:
         with translated_errors(url):
-            status = migrations.upgrade(url, target, progress=progress, backup=backup)
+            status = migrations.upgrade(url, target, progress=progress, backup=backup,
+                                        on_wait=_say_waiting)
     except StoreError as exc:
         if started:
             ids = migrations.known_revisions()
@@ -147,7 +152,10 @@ def db_upgrade(ctx: click.Context, db: str | None, target: str, backup: bool) ->
             fail(f"revision {started[-1].revision} was rolled back; the database is at "
                  f"{ids[before] if before >= 0 else 'base (empty)'}")
         fail(str(exc))
-    click.echo(f"{display_name(url)} is at {status.current}")
+    if not started and status.up_to_date:
+        click.echo(f"{display_name(url)} is already at head ({status.current})")
+    else:
+        click.echo(f"{display_name(url)} is at {status.current}")
 
 
 @db_group.command("downgrade")
@@ -170,7 +178,8 @@ def db_downgrade(
     with reported_errors(url):
         try:
             status = migrations.downgrade(
-                url, revision, progress=_print_progress, force=force, backup=backup
+                url, revision, progress=_print_progress, force=force, backup=backup,
+                on_wait=_say_waiting,
             )
         except migrations.DataLossError as exc:
             fail(f"{exc}\nRun again with --force to go ahead anyway"
@@ -235,7 +244,12 @@ def correct_command(
     ctx: click.Context, plan_id: str, decision_id: str, mode: str, guidance: str, db: str | None
 ) -> None:
     """Correct DECISION_ID of PLAN_ID; exit 0 only when the attempt completes."""
-    from store.corrections import plan_version_of, recover_interrupted, run_correction
+    from store.corrections import (
+        check_correctable,
+        plan_version_of,
+        recover_interrupted,
+        run_correction,
+    )
     from store.db import archive_root, artifacts_root, engine_scope
     from store.models import CorrectionState
 
@@ -249,6 +263,7 @@ def correct_command(
         with engine_scope(url) as engine:
             # The plan as this command found it: if another correction changes its decisions
             # before ours runs, ours is refused instead of applied on top.
+            check_correctable(engine, plan_id, decision_id)  # the app's refusal, not a trace
             seen = plan_version_of(engine, plan_id)
             report = recover_interrupted(engine, artifacts, archive)
             for recovered in report.recovered:

@@ -1,4 +1,5 @@
-"""Command palette provider: jump to a plan by id prefix or name (ancestors get expanded).
+"""Command palette providers: jump to a plan by id prefix or name (ancestors get expanded),
+and open the integrity check.
 
 It never imports the App or the screens: it finds the open database through `HasDatabase`
 (the App) and the jump through `JumpsToPlans` (the plans screen).
@@ -99,3 +100,33 @@ class PlanCommands(Provider):
                 text=candidate,
                 help=self._help(plan),
             )
+
+
+@runtime_checkable
+class ChecksIntegrity(Protocol):
+    """A screen that can open the integrity view."""
+
+    def action_integrity(self) -> None: ...
+
+
+INTEGRITY_COMMAND = "Integrity check"
+INTEGRITY_HELP = "Repairs recorded by migrations and damaged rows, by kind; enter jumps to a plan"
+
+
+class IntegrityCommands(Provider):
+    """The integrity view, where the screen under the palette can open it."""
+
+    async def discover(self) -> Hits:
+        screen = self.screen
+        if isinstance(screen, ChecksIntegrity):
+            yield DiscoveryHit(INTEGRITY_COMMAND, screen.action_integrity, help=INTEGRITY_HELP)
+
+    async def search(self, query: str) -> Hits:
+        screen = self.screen
+        if not isinstance(screen, ChecksIntegrity):
+            return
+        matcher = self.matcher(query)
+        score = matcher.match(INTEGRITY_COMMAND)
+        if score > 0:
+            yield Hit(score, matcher.highlight(INTEGRITY_COMMAND), screen.action_integrity,
+                      text=INTEGRITY_COMMAND, help=INTEGRITY_HELP)

@@ -36,6 +36,7 @@ from store.corrections.preview import (
     plan_correction,
     plan_version,
 )
+from store.corrections.readable import UnreadableRowsError, check_correctable
 from store.corrections.recovery import (
     INTERRUPTED,
     Recovery,
@@ -86,7 +87,9 @@ __all__ = [
     "UnknownAttemptError",
     "UnknownDecisionError",
     "UnknownPlanError",
+    "UnreadableRowsError",
     "UnsafeArtifactPathError",
+    "check_correctable",
     "check_transition",
     "clean_guidance",
     "correction_mode",

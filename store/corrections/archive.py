@@ -35,22 +35,23 @@ class ArtifactMove:
 
 
 class AttemptLock:
-    """An exclusive flock on `<archive>/.locks/<attempt id>.lock`, held while the attempt is
-    open. The kernel drops it when the process dies, so taking it proves the owner is gone."""
+    """An exclusive flock on `<locks folder>/<attempt id>.lock`, held while the attempt is
+    open. The kernel drops it when the process dies, so taking it proves the owner is gone.
+    Which folder is `liveness.locks_folder`'s choice (beside a SQLite database file)."""
 
     def __init__(self, path: Path, fd: int) -> None:
         self.path = path
         self.fd = fd
 
     @staticmethod
-    def path_for(archive_root: Path, attempt_id: str) -> Path:
-        return archive_root / LOCKS_DIR / f"{attempt_id}.lock"
+    def path_for(locks_folder: Path, attempt_id: str) -> Path:
+        return locks_folder / f"{attempt_id}.lock"
 
     @classmethod
-    def try_acquire(cls, archive_root: Path, attempt_id: str) -> AttemptLock | None:
+    def try_acquire(cls, locks_folder: Path, attempt_id: str) -> AttemptLock | None:
         """The lock, or None while another process holds it or a lock file names another host
         (which a flock here cannot see)."""
-        path = cls.path_for(archive_root, attempt_id)
+        path = cls.path_for(locks_folder, attempt_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

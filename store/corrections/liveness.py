@@ -1,6 +1,7 @@
 """Telling a live correction from a dead one: the lock its owner holds while the attempt is open.
 
-On SQLite (one host by definition) it is a flock on a file in the archive (`AttemptLock`). On
+On SQLite (one host by definition) it is a flock on a file in a folder beside the database file
+(`AttemptLock`, `locks_folder`), so processes with different artifacts roots see each other. On
 PostgreSQL, machines sharing the database have their own artifact folders, so a file cannot be
 seen by all of them: the owner holds a session advisory lock keyed on the attempt id on a
 connection of its own, and the server drops it when that connection dies, whichever host it
@@ -17,7 +18,8 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from store.corrections.archive import AttemptLock
+from store.corrections.archive import LOCKS_DIR, AttemptLock
+from store.db import sqlite_path
 
 ADVISORY_KEY_PREFIX = b"plandesk.correction_attempt:"
 
@@ -77,9 +79,20 @@ class FileLock:
         self.lock.release()
 
 
+def locks_folder(engine: Engine, archive_root: Path) -> Path:
+    """Where attempt lock files live: `<database file>-locks/` beside a SQLite file, keyed to
+    the database rather than to an artifacts root (two processes may use different roots);
+    `<archive>/.locks/` for anything else (PostgreSQL locks a machine's own archive there)."""
+    database = sqlite_path(engine.url.render_as_string(hide_password=False))
+    if database is None:
+        return archive_root / LOCKS_DIR
+    database = database.resolve()  # one folder however the file was named
+    return database.with_name(database.name + "-locks")
+
+
 def try_own(engine: Engine, archive_root: Path, attempt_id: str) -> OwnerLock | None:
     """The attempt's owner lock, or None while a live process (anywhere) holds it."""
     if engine.dialect.name == "postgresql":
         return AdvisoryLock.try_acquire(engine, attempt_id)
-    lock = AttemptLock.try_acquire(archive_root, attempt_id)
+    lock = AttemptLock.try_acquire(locks_folder(engine, archive_root), attempt_id)
     return FileLock(lock) if lock is not None else None

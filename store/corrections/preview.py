@@ -23,6 +23,7 @@ from store.corrections.errors import (
     UnknownPlanError,
     UnsafeArtifactPathError,
 )
+from store.corrections.readable import refuse_unreadable
 from store.corrections.states import open_attempt_on
 from store.decisions import ArtifactPathError, checked_artifacts_path
 from store.models import CorrectionMode, Decision, DecisionState, Plan, PlanPhase
@@ -218,6 +219,8 @@ def preview(
     """The preview, or the CorrectionError that refuses it. `own_attempt_id` is the open
     attempt that is allowed to exist (the one computing this); `expected_version` what an
     earlier preview saw, refused with PlanChangedError if the decisions changed since."""
+    if own_attempt_id is None:  # before reading through the models; once is enough per attempt
+        refuse_unreadable(session, plan_id, decision_id)
     plan = session.get(Plan, plan_id, populate_existing=True)
     if plan is None:
         raise UnknownPlanError(f"No plan with id {plan_id!r}.")

@@ -20,7 +20,7 @@ from store.corrections.archive import (
     remove_archive_folder,
     undo_moves,
 )
-from store.corrections.liveness import try_own
+from store.corrections.liveness import locks_folder, try_own
 from store.corrections.states import OPEN_STATES, commit_failed, get_attempt
 from store.db import engine_scope, session_scope
 from store.models import CorrectionAttempt, CorrectionState, utc_now
@@ -110,7 +110,7 @@ def restore_failed_archives(
     with_manifest = [d.name for d in archive.iterdir() if (d / MANIFEST_NAME).is_file()]
     problems: list[str] = []
     for attempt_id in _failed_ids(engine, with_manifest) if with_manifest else []:
-        lock = AttemptLock.try_acquire(archive, attempt_id)
+        lock = AttemptLock.try_acquire(locks_folder(engine, archive), attempt_id)
         if lock is None:  # another process here is restoring it right now
             continue
         try:

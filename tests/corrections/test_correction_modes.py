@@ -36,6 +36,7 @@ from store.corrections import (
     recover_interrupted,
     run_correction,
 )
+from store.corrections.liveness import locks_folder
 from store.db import session_scope
 from store.models import (
     CorrectionAttempt,
@@ -83,7 +84,8 @@ def test_revert_archives_target_and_later_decisions(world):
         assert (world.artifacts / f"migrate/{number:02d}/decision.md").exists()
     manifest = json.loads((folder / corrections.MANIFEST_NAME).read_text())
     assert [m["source"] for m in manifest["moves"]] == ["migrate/03", "migrate/04", "migrate/05"]
-    locks = world.archive / corrections.LOCKS_DIR  # SQLite only; PostgreSQL locks in the server
+    # SQLite: lock files beside the database; PostgreSQL locks in the server
+    locks = locks_folder(world.engine, world.archive)
     assert not locks.exists() or not list(locks.iterdir())
     assert (world.artifacts / "docs/01").is_dir()
 

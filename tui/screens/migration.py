@@ -7,6 +7,7 @@ revision is one transaction), so the database is always left at a whole revision
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import ClassVar
 
@@ -216,7 +217,8 @@ class MigrationScreen(Screen[None]):
             for revision in self.status.pending:
                 if self.stop_requested.is_set():
                     break
-                migrations.upgrade(url, revision.revision, progress=self._report)
+                migrations.upgrade(url, revision.revision, progress=self._report,
+                                   on_wait=functools.partial(self._report_waiting, revision))
                 reached = revision.revision
             status = migrations.inspect_database(url)
         except Exception as exc:
@@ -226,6 +228,10 @@ class MigrationScreen(Screen[None]):
             self.post_message(MigrationStopped(status, backup_path))
         else:
             self.post_message(MigrationFinished(status, backup_path))
+
+    def _report_waiting(self, revision: Revision, text: str) -> None:
+        """Another process is migrating this (shared PostgreSQL) database: say why we wait."""
+        self._report(MigrationProgress("rows", revision, 0, 1, text.capitalize()))
 
     def _report(self, event: MigrationProgress) -> None:
         """Called on the worker thread; post_message is thread-safe."""

@@ -32,6 +32,7 @@ from tui.messages import (
 )
 from tui.screens.correction import CorrectionModal
 from tui.screens.export import ExportModal, ExportResult
+from tui.screens.integrity import IntegrityScreen
 from tui.widgets.footer import KeysFooter
 from tui.widgets.literal import literal, visible
 from tui.widgets.plan_detail import PlanDetailPane
@@ -69,6 +70,8 @@ class PlansScreen(Screen[None]):
         # In `?` help, not in the footer: the footer is full at 80 columns.
         Binding("R", "jump_to_root", "Root", show=False,
                 tooltip="Move the tree cursor to the root of the highlighted plan's tree"),
+        Binding("i", "integrity", "Integrity check", show=False,
+                tooltip="Integrity check: repairs and damaged rows by kind, enter jumps to one"),
     ]
 
     def __init__(self, context: DatabaseContext, first_roots: PlanPage | None = None) -> None:
@@ -364,6 +367,14 @@ class PlansScreen(Screen[None]):
                         title="Root", markup=False)
         else:
             self.jump_to(detail.plan.root_plan_id)
+
+    def action_integrity(self) -> None:
+        """`i` / the palette's "Integrity check": the read-only integrity view."""
+        self.app.push_screen(IntegrityScreen(self.context), callback=self._integrity_closed)
+
+    def _integrity_closed(self, plan_id: str | None) -> None:
+        if plan_id is not None:
+            self.jump_to(plan_id)
 
     def jump_to(self, plan_id: str) -> None:
         """Show `plan_id` in the tree (clearing any filter), expanding its ancestors."""
