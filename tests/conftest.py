@@ -15,8 +15,8 @@ import pwd
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import port_for
@@ -168,6 +168,13 @@ def fresh_pg_database(admin: str | None) -> Iterator[str]:
         with engine.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def new_pg_database(pg_admin_url) -> Callable[[], AbstractContextManager[str]]:
+    """`fresh_pg_database` for fixtures of a wider scope (test modules cannot import conftest:
+    another folder's conftest may be the `conftest` module they get)."""
+    return lambda: fresh_pg_database(pg_admin_url)
 
 
 @pytest.fixture

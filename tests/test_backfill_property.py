@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import fresh_pg_database
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
@@ -227,7 +226,7 @@ def legacy_databases(request, tmp_path_factory) -> Iterator[LegacyDatabases]:
         migrations.upgrade(url, "0002")
         yield LegacyDatabases(url, folder)
         return
-    with fresh_pg_database(request.getfixturevalue("pg_admin_url")) as url:
+    with request.getfixturevalue("new_pg_database")() as url:
         yield LegacyDatabases(url, folder)
 
 
