@@ -28,6 +28,13 @@ COUNT_CAP = 1_000
 ANCESTOR_LIMIT = 10_000
 _ID_PREFIX = re.compile(r"[0-9A-Z]+")
 
+
+def is_search_index(name: str) -> bool:
+    """Whether a table or index belongs to the search index of revision 0006 (`plan_search`
+    and its FTS5 shadow tables, `ix_plans_*_trgm`): derived from `plans` and outside the
+    models, so schema comparisons and data dumps leave it out."""
+    return name.startswith("plan_search") or name.endswith("_trgm")
+
 _plan_search = sa.table("plan_search", sa.column("rowid", sa.Integer))
 _plan_search_rows = sa.table(
     "plan_search_rows", sa.column("search_rowid", sa.Integer), sa.column("plan_id", sa.String)
