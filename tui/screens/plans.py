@@ -178,9 +178,6 @@ class PlansScreen(Screen[None]):
         if self.search(event.value, delay=0, say_errors=True):
             self.plan_tree.focus()  # to the results: enter there shows a plan in the tree
 
-    def apply_filter(self, query: str) -> None:
-        self.search(query, delay=0, say_errors=True)
-
     def search(self, query: str, *, delay: float, say_errors: bool = False) -> bool:
         """Show the plans `query` matches, with their ancestors, after `delay` seconds; an
         empty query shows the forest as it was. False if the query cannot be read."""
