@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
 from store import migrations, plans
-from store.db import create_db_engine, session_scope
+from store.db import StoreError, create_db_engine, session_scope
 from store.plans import PlanFilter
 from store.plans.search import COUNT_CAP, SHORT_TEXT_WINDOW, fts_phrase
 from store.seed import seed_database
 from tests.test_round_trip import dump, execute
+from tui.cli import main
 
 NOW = "2026-02-03T04:05:06+00:00"
 SEARCH_REVISION = "0006"
@@ -250,8 +252,12 @@ def test_upgrade_refuses_an_sqlite_without_trigram(tmp_path):
 
     sa.event.listen(sa.Engine, "connect", old_sqlite)
     try:
-        with pytest.raises(Exception, match=r"SQLite 3\.34 or newer.*SQLite 3\.31\.1"):
+        with pytest.raises(StoreError, match=r"SQLite 3\.34 or newer.*SQLite 3\.31\.1"):
             migrations.upgrade(url)
+        result = CliRunner().invoke(main, ["db", "upgrade", "--db", url])
+        assert result.exit_code == 1
+        assert "needs SQLite 3.34 or newer" in result.stderr
+        assert "revision 0006 was rolled back; the database is at 0005" in result.stderr
     finally:
         sa.event.remove(sa.Engine, "connect", old_sqlite)
     assert migrations.inspect_database(url).current == "0005"

@@ -16,6 +16,7 @@ stays installed: other objects may use it).
 import sqlalchemy as sa
 
 from alembic import op
+from store.db import StoreError  # shown as a one-line message by the CLI and the app
 
 revision = "0006"
 down_revision = "0005"
@@ -69,13 +70,13 @@ def _require_fts5_trigram(bind: sa.Connection) -> None:
     version = str(bind.execute(sa.text("SELECT sqlite_version()")).scalar_one())
     parts = tuple(int(part) for part in version.split(".")[:3])
     if parts < MIN_SQLITE:
-        raise RuntimeError(
+        raise StoreError(
             f"The search index needs SQLite 3.34 or newer (FTS5 trigram); this Python has "
             f"SQLite {version}. Use a Python built with a newer SQLite."
         )
     options = {str(row[0]) for row in bind.execute(sa.text("PRAGMA compile_options"))}
     if "ENABLE_FTS5" not in options:
-        raise RuntimeError(
+        raise StoreError(
             f"The search index needs SQLite's FTS5, which this SQLite {version} was built "
             "without. Use a Python whose SQLite has FTS5."
         )

@@ -30,8 +30,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 HERE = Path(__file__).resolve()
+SEARCH_REVISION = "0006"
 sys.path.insert(0, str(HERE.parents[2]))
 
+from store import migrations  # noqa: E402
 from store.db import create_db_engine, database_url, session_scope  # noqa: E402
 from store.plans import PlanFilter, search_matches  # noqa: E402
 
@@ -54,27 +56,37 @@ BASELINE_SQL = (
 )
 
 
+def seed_then_index(target: str, plans: int) -> None:
+    """Seed at the revision before the search index, then build it with `db upgrade`: the
+    index is built in one pass instead of by its triggers row by row (and timed)."""
+    plandesk = Path(sys.executable).with_name("plandesk")
+    revisions = migrations.known_revisions()
+    before = revisions[revisions.index(SEARCH_REVISION) - 1]
+    subprocess.run([str(plandesk), "seed", target, "--plans", str(plans), "--max-depth", "8",
+                    "--revision", before], check=True)
+    start = time.perf_counter()
+    subprocess.run([str(plandesk), "db", "upgrade", "--db", target], check=True)
+    print(f"building the search index (db upgrade) on {plans:,} plans: "
+          f"{time.perf_counter() - start:.1f} s")
+
+
 def seeded_sqlite(folder: Path, plans: int) -> str:
     path = folder / f"bench-search-{plans}.db"
     if not path.exists():
-        plandesk = Path(sys.executable).with_name("plandesk")
-        subprocess.run([str(plandesk), "seed", str(path), "--plans", str(plans),
-                        "--max-depth", "8"], check=True)
+        seed_then_index(str(path), plans)
     return database_url(path)
 
 
 def seeded_postgres(admin_url: str, plans: int) -> str:
     name = f"plandesk_bench_search_{plans}"
-    url = str(sa.make_url(admin_url).set(database=name))
+    url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         exists = connection.execute(
             sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
     admin.dispose()
     if exists is None:
-        plandesk = Path(sys.executable).with_name("plandesk")
-        subprocess.run([str(plandesk), "seed", url, "--plans", str(plans), "--max-depth", "8"],
-                       check=True)
+        seed_then_index(url, plans)
     return url
 
 
