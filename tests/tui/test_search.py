@@ -171,4 +171,7 @@ async def test_a_bad_filter_says_why_and_keeps_the_results(workdir: Path) -> Non
             await step(pilot, "space" if char == " " else char, filter_text=text)
         status = plans_screen(app).query_one("#filter-status")
         assert "Unknown phase 'lunch'" in str(status.render())
-        assert cursor_name(app) == "billing/dry-run"  # the last good results stay
+        assert title(app) == "Plans: 0 matches"  # what "dry phase:" found stays
+        for length in range(len(text) - 1, len("dry") - 1, -1):
+            await step(pilot, "backspace", filter_text=text[:length])
+        assert cursor_name(app) == "billing/dry-run" and title(app) == "Plans: 1 match"

@@ -584,35 +584,30 @@ class PlanTree(Tree[TreeRow]):
             parent = plan.parent_plan_id if plan.parent_plan_id in shown else None
             children.setdefault(parent, []).append(plan_id)
         placed: set[str] = set()
-        tops = [None, *sorted(shown)]  # the roots first; then whatever a cycle kept unplaced
-        for top in tops:
+
+        def add(parent_node: TreeNode[TreeRow], plan_id: str) -> TreeNode[TreeRow]:
+            plan, is_match = shown[plan_id]
+            node = self._add_plan(parent_node, PlanNode(plan, result.child_counts.get(plan_id, 0)),
+                                  len(parent_node.children), context=not is_match)
+            placed.add(plan_id)
+            if plan_id in children:
+                assert isinstance(node.data, PlanRow)
+                node.data.children_loaded = True
+                node.allow_expand = True
+                node.expand()
+            return node
+
+        # the roots first; then, from its smallest id, what a parent cycle kept unplaced
+        for top in [None, *sorted(shown)]:
             if top is not None and top in placed:
                 continue
-            queue: deque[tuple[TreeNode[TreeRow], str | None]] = deque()
-            if top is None:
-                queue.append((self.root, None))
-            else:
-                plan, is_match = shown[top]
-                node = self._add_plan(self.root, PlanNode(plan, result.child_counts.get(top, 0)),
-                                      len(self.root.children), context=not is_match)
-                placed.add(top)
-                queue.append((node, top))
+            queue: deque[tuple[TreeNode[TreeRow], str | None]] = deque(
+                [(self.root, None) if top is None else (add(self.root, top), top)])
             while queue:
                 parent_node, parent_id = queue.popleft()
                 for plan_id in sorted(children.get(parent_id, ())):
-                    if plan_id in placed:
-                        continue
-                    plan, is_match = shown[plan_id]
-                    node = self._add_plan(
-                        parent_node, PlanNode(plan, result.child_counts.get(plan_id, 0)),
-                        len(parent_node.children), context=not is_match)
-                    placed.add(plan_id)
-                    if plan_id in children:
-                        assert isinstance(node.data, PlanRow)
-                        node.data.children_loaded = True
-                        node.allow_expand = True
-                        node.expand()
-                        queue.append((node, plan_id))
+                    if plan_id not in placed:
+                        queue.append((add(parent_node, plan_id), plan_id))
         more = result.total - len(result.matches)
         if more > 0 or result.capped:
             note = f"… {more:,}{'+' if result.capped else ''} more: type more to narrow them"
