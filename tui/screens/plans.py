@@ -56,6 +56,7 @@ class PlansScreen(Screen[None]):
         # priority: the App runs it as it takes the key, before it hands the keys typed
         # right after `/` to the focused widget (see action_filter)
         Binding("slash", "filter", "Filter", key_display="/", priority=True),
+        Binding("enter", "filter_enter", "To the matches", show=False, priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("ctrl+r", "reload", "Reload"),
         Binding("tab", "other_pane", "Tree ↔ tab content", show=False),
@@ -173,10 +174,15 @@ class PlansScreen(Screen[None]):
         if self.filter_box.display:  # not the box being emptied as it closes
             self.search(event.value, delay=SEARCH_DEBOUNCE)
 
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        if self.search(event.value, delay=0, say_errors=True):
-            self.plan_tree.focus()  # to the results: enter there shows a plan in the tree
+    def action_filter_enter(self) -> None:
+        """enter in the filter box: search now and go to the matches, where enter shows one
+        in the full tree. A priority binding for the same reason as `/`: a second enter typed
+        at once must reach the matches, not the box."""
+        box = self.filter_box
+        if self.focused is not box:
+            raise SkipAction()
+        if self.search(box.value, delay=0, say_errors=True):
+            self.set_focus(self.plan_tree)
 
     def search(self, query: str, *, delay: float, say_errors: bool = False) -> bool:
         """Show the plans `query` matches, with their ancestors, after `delay` seconds; an
