@@ -48,6 +48,10 @@ STASHES: dict[str, RevisionStash] = {
 }
 """Every revision whose downgrade drops data, with the frozen spec that keeps it."""
 
+DERIVED_ONLY = frozenset({"0006"})
+"""Revisions whose downgrade drops only what their upgrade derives again from the data (the
+search index), so it loses nothing and needs no stash."""
+
 Report = Callable[[str], None]
 
 
@@ -96,6 +100,8 @@ def losses(
         return found
     for revision in undone:
         spec = STASHES.get(revision)
+        if spec is None and revision in DERIVED_ONLY:
+            continue
         if spec is None:
             found.append(
                 Loss(

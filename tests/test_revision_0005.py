@@ -16,6 +16,7 @@ from store import migrations, plans
 from store.db import create_db_engine
 from store.models import PlanPhase, ProcessingState
 from store.phase_timestamps import phase_timestamps
+from store.plans.search import is_search_index
 from store.seed import seed_database
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +99,7 @@ def full_shape(url: str) -> dict[str, object]:
             sorted(
                 (ix["name"], tuple(ix["column_names"]), bool(ix["unique"]))
                 for ix in inspector.get_indexes(table)
+                if not is_search_index(ix["name"] or "")  # 0006's, not the models'
             ),
             sorted(
                 (u["name"], tuple(u["column_names"]))

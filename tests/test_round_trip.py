@@ -18,6 +18,7 @@ from store import decisions, migrations, plans, profiles
 from store.corrections import run_correction
 from store.db import create_db_engine, session_scope
 from store.models import PlanPhase
+from store.plans.search import is_search_index
 from store.seed import seed_database
 from tui.cli import main
 
@@ -40,6 +41,8 @@ def dump(url: str) -> dict[str, list[str]]:
         with engine.connect() as connection:
             result = {}
             for table in sorted(sa.inspect(connection).get_table_names()):
+                if is_search_index(table):
+                    continue  # derived from plans: rebuilt, not restored, by an upgrade
                 rows = connection.execute(sa.text(f'SELECT * FROM "{table}"'))
                 result[table] = sorted(repr(tuple(row)) for row in rows)
             return result

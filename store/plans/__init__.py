@@ -8,20 +8,20 @@ behind the app's back never keeps the rest of the database from opening.
 - `rows`: summaries of plan rows and the problems of values the models cannot read
 - `paths`: ancestors, descendants, parent and root, safe against cycles and depth
 - `pages`: keyset pages for the tree, the filter, End, jumps and reloads
+- `filters`, `search`: what `/` filters on, and the matches with their ancestors (index)
 - `detail`: everything the detail pane shows of one plan
 - `create`: creating a plan
 """
 
 from store.plans.create import create_plan, new_plan_id
 from store.plans.detail import PlanDetail, get_plan, plan_detail, plan_details
+from store.plans.filters import PlanFilter
 from store.plans.pages import (
     PAGE_SIZE,
-    PlanFilter,
     PlanNode,
     PlanPage,
     RevealStep,
     TailPage,
-    child_counts,
     children_page,
     find_plans,
     last_page,
@@ -41,7 +41,8 @@ from store.plans.paths import (
     descendant_count,
     tree_size,
 )
-from store.plans.rows import PlanSummary, RowProblem, unreadable_label
+from store.plans.rows import PlanSummary, RowProblem, child_counts, unreadable_label
+from store.plans.search import SearchResult, search_matches
 
 __all__ = [
     "MAX_ANCESTOR_DEPTH",
@@ -56,6 +57,7 @@ __all__ = [
     "PlanSummary",
     "RevealStep",
     "RowProblem",
+    "SearchResult",
     "TailPage",
     "ancestor_ids",
     "ancestor_path",
@@ -72,6 +74,7 @@ __all__ = [
     "plan_details",
     "reveal_path",
     "roots_page",
+    "search_matches",
     "search_page",
     "siblings_from",
     "tree_size",

@@ -19,9 +19,14 @@ from store.models import (
     PlanProject,
     PlanRepair,
 )
-from store.plans.pages import child_counts
 from store.plans.paths import AncestorPath, PlanNotFoundError, ancestor_path, tree_size
-from store.plans.rows import RowProblem, rows_as_stored, table_of, unreadable_label
+from store.plans.rows import (
+    RowProblem,
+    child_counts,
+    rows_as_stored,
+    table_of,
+    unreadable_label,
+)
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,17 @@ matches, the last page of a level, and what a jump or a reload needs."""
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col
 
-from store.models import Plan, PlanPhase, ProcessingState
+from store.models import Plan
+from store.plans.filters import PlanFilter
 from store.plans.paths import ancestor_ids, parent_and_root
-from store.plans.rows import PlanSummary, summary_row, summary_select
+from store.plans.rows import PlanSummary, child_counts, summary_row, summary_select
+from store.plans.search import matching_ids
 
 PAGE_SIZE = 200
 
@@ -34,59 +34,6 @@ class PlanPage:
     @property
     def has_more(self) -> bool:
         return self.next_after is not None
-
-
-_E = TypeVar("_E", bound=enum.StrEnum)
-
-
-def _member(enum_cls: type[_E], what: str, value: str) -> _E:
-    try:
-        return enum_cls(value.lower())
-    except ValueError:
-        choices = ", ".join(member.value for member in enum_cls)
-        raise ValueError(f"Unknown {what} {value!r}; use one of {choices}") from None
-
-
-@dataclass(frozen=True)
-class PlanFilter:
-    """What `/` filters on: free text over id prefix, name and namespace; phase; state."""
-
-    text: str = ""
-    phase: PlanPhase | None = None
-    state: ProcessingState | None = None
-
-    @property
-    def empty(self) -> bool:
-        return not self.text.strip() and self.phase is None and self.state is None
-
-    @classmethod
-    def parse(cls, query: str) -> PlanFilter:
-        """`phase:execute state:errored deploy` -> phase, state and free text."""
-        words: list[str] = []
-        phase: PlanPhase | None = None
-        state: ProcessingState | None = None
-        for word in query.split():
-            key, _, value = word.partition(":")
-            if key == "phase" and value:
-                phase = _member(PlanPhase, "phase", value)
-            elif key == "state" and value:
-                state = _member(ProcessingState, "state", value)
-            else:
-                words.append(word)
-        return cls(" ".join(words), phase, state)
-
-
-def child_counts(session: Session, plan_ids: Sequence[str]) -> dict[str, int]:
-    if not plan_ids:
-        return {}
-    rows = session.exec(
-        select(Plan.parent_plan_id, func.count())
-        .where(col(Plan.parent_plan_id).in_(plan_ids))
-        .group_by(col(Plan.parent_plan_id))
-    ).all()
-    counts = {plan_id: 0 for plan_id in plan_ids}
-    counts.update({str(parent): int(count) for parent, count in rows})
-    return counts
 
 
 def _page(session: Session, query: Any, limit: int) -> PlanPage:
@@ -118,29 +65,11 @@ def children_page(
     return _page(session, query, limit)
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search_page(
     session: Session, plan_filter: PlanFilter, after: str | None = None, limit: int = PAGE_SIZE
 ) -> PlanPage:
-    """Plans matching the filter, flat, ordered by id."""
-    query = summary_select()
-    text = plan_filter.text.strip()
-    if text:
-        pattern = f"%{_like_escape(text.lower())}%"
-        query = query.where(
-            sa.or_(
-                col(Plan.plan_id).startswith(text.upper(), autoescape=True),
-                func.lower(col(Plan.namespaced_name)).like(pattern, escape="\\"),
-                func.lower(col(Plan.namespace)).like(pattern, escape="\\"),
-            )
-        )
-    if plan_filter.phase is not None:
-        query = query.where(Plan.phase == plan_filter.phase)
-    if plan_filter.state is not None:
-        query = query.where(Plan.processing_state == plan_filter.state)
+    """Plans matching the filter (found through the search index), flat, ordered by id."""
+    query = summary_select().where(col(Plan.plan_id).in_(matching_ids(session, plan_filter)))
     if after is not None:
         query = query.where(col(Plan.plan_id) > after)
     return _page(session, query, limit)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 
 from store.models import Plan
 
@@ -176,3 +176,16 @@ def rows_as_stored(
         problems.extend(_problems(table, str(values[key]), values))
         entities.append(model(**_with_members(table, values)))
     return tuple(entities), tuple(problems)
+
+
+def child_counts(session: Session, plan_ids: Sequence[str]) -> dict[str, int]:
+    if not plan_ids:
+        return {}
+    rows = session.exec(
+        select(Plan.parent_plan_id, func.count())
+        .where(col(Plan.parent_plan_id).in_(plan_ids))
+        .group_by(col(Plan.parent_plan_id))
+    ).all()
+    counts = {plan_id: 0 for plan_id in plan_ids}
+    counts.update({str(parent): int(count) for parent, count in rows})
+    return counts

@@ -93,9 +93,9 @@ def test_keys_work_after_help_over_the_decisions_table(tmp_path: Path) -> None:
         wait_for(session, "Effective profile snapshot")
         # / still opens an empty filter box (nothing typed earlier went into it)
         tmux("send-keys", "-t", session, "/")
-        screen = wait_for(session, "filter: text phase:execute")
+        screen = wait_for(session, "search: text or id")
         assert "?2" not in screen and "q/" not in screen
         tmux("send-keys", "-t", session, "Escape")
-        wait_until_gone(session, "filter: text phase:execute")
+        wait_until_gone(session, "search: text or id")
         tmux("send-keys", "-t", session, "q")
         wait_for(session, "plandesk-exited-0")

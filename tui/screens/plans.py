@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import ClassVar
 
 from textual import events, on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -39,6 +40,9 @@ from tui.widgets.plan_detail import PlanDetailPane
 from tui.widgets.plan_rows import TreePlace
 from tui.widgets.plan_tree import PlanTree
 
+# Results follow typing once the keys pause this long (seconds); enter searches at once.
+SEARCH_DEBOUNCE = 0.1
+
 
 def shown(widget: Widget) -> bool:
     """Whether a key given to `widget` would go to something the user can see and use."""
@@ -49,7 +53,10 @@ def shown(widget: Widget) -> bool:
 
 class PlansScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", key_display="/"),
+        # priority: the App runs it as it takes the key, before it hands the keys typed
+        # right after `/` to the focused widget (see action_filter)
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
+        Binding("enter", "filter_enter", "To the matches", show=False, priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("ctrl+r", "reload", "Reload"),
         Binding("tab", "other_pane", "Tree ↔ tab content", show=False),
@@ -89,7 +96,7 @@ class PlansScreen(Screen[None]):
         with Horizontal(id="plans-body"):
             with Vertical(id="tree-column"):
                 yield Input(
-                    placeholder="filter: text phase:execute state:errored (enter applies)",
+                    placeholder="search: text or id, phase:execute state:errored",
                     id="filter",
                 )
                 yield Static(id="filter-status")
@@ -149,59 +156,102 @@ class PlansScreen(Screen[None]):
     # -- filter ----------------------------------------------------------------------------
 
     def action_filter(self) -> None:
+        """Open the filter and focus it at once, so that no key typed after `/` is lost.
+
+        The App hands each key to the widget focused when it takes the key, so keys typed
+        right after `/` were already queued for the tree when a normal binding (run by the
+        tree passing `/` up) moved the focus. A priority binding runs as the App takes `/`,
+        and set_focus (unlike Widget.focus, which queues a callback) moves focus at once.
+        """
+        box = self.filter_box
+        if self.focused is box:
+            raise SkipAction()  # a `/` typed in the box is text ("BILLING/Write")
         self._show_filter_box(True)
-        self.filter_box.focus()
+        self.set_focus(box)
 
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        self.apply_filter(event.value)
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        if self.filter_box.display:  # not the box being emptied as it closes
+            self.search(event.value, delay=SEARCH_DEBOUNCE)
 
-    def apply_filter(self, query: str) -> None:
+    def action_filter_enter(self) -> None:
+        """enter in the filter box: search now and go to the matches, where enter shows one
+        in the full tree. A priority binding for the same reason as `/`: a second enter typed
+        at once must reach the matches, not the box."""
+        box = self.filter_box
+        if self.focused is not box:
+            raise SkipAction()
+        if self.search(box.value, delay=0, say_errors=True):
+            self.set_focus(self.plan_tree)
+
+    def search(self, query: str, *, delay: float, say_errors: bool = False) -> bool:
+        """Show the plans `query` matches, with their ancestors, after `delay` seconds; an
+        empty query shows the forest as it was. False if the query cannot be read."""
+        status = self.query_one("#filter-status", Static)
         try:
             plan_filter = PlanFilter.parse(query)
         except ValueError as exc:
-            self.notify(str(exc), title="Filter", severity="error", markup=False)
-            return  # the box keeps what was typed, to be fixed
+            status.display = True
+            status.update(literal(str(exc)))
+            if say_errors:
+                self.notify(str(exc), title="Filter", severity="error", markup=False)
+            return False  # the box keeps what was typed, to be fixed
         if plan_filter.empty:
-            self.action_clear_filter()
-            return
+            status.display = False
+            self._back_to_forest()
+            return True
+        status.display = True
+        status.update(literal(f"matches for {query.strip()} (escape: back to the tree)"))
+        if plan_filter == self.plan_filter:
+            return True
         tree = self.plan_tree
         if self.plan_filter.empty:
             self.forest_place = tree.place()
         self.plan_filter = plan_filter
-        status = self.query_one("#filter-status", Static)
-        status.display = True
-        status.update(literal(f"matches for {query.strip()} (escape clears)"))
-        self.query_one("#tree-column").border_title = "Plans (filtered)"
-        # the cursor plan stays if it matches; otherwise the first match
-        tree.restore(TreePlace(cursor_plan_id=tree.cursor_plan_id), plan_filter,
-                     say_if_gone=False)
-        tree.focus()
+        self.query_one("#tree-column").border_title = "Plans: searching…"
+        tree.search(plan_filter, delay=delay)
+        return True
 
-    def action_clear_filter(self) -> None:
-        """Back to the forest as it was before filtering, on the plan the cursor is on now."""
+    @on(PlanTree.MatchesShown)
+    def _matches_shown(self, message: PlanTree.MatchesShown) -> None:
+        if not self.plan_filter.empty:
+            self.query_one("#tree-column").border_title = f"Plans: {message.label}"
+
+    @on(PlanTree.MatchChosen)
+    def _match_chosen(self, message: PlanTree.MatchChosen) -> None:
+        self.action_clear_filter(reveal=message.plan_id)
+
+    def _back_to_forest(self, reveal: str | None = None) -> None:
+        """The forest as it was before the filter (on `reveal`, if given, instead)."""
+        self.query_one("#tree-column").border_title = "Plans"
+        if self.plan_filter.empty:
+            return
+        self.plan_filter = PlanFilter()
+        place = self.forest_place or TreePlace()
+        if reveal is not None and reveal != place.cursor_plan_id:
+            place = replace(place, cursor_plan_id=reveal, cursor_path=(), cursor_index=0)
+        self.forest_place = None
+        self.plan_tree.restore(place, None)
+
+    def action_clear_filter(self, reveal: str | None = None) -> None:
+        """Close the filter: back to the forest and the place from before it (escape), or on
+        the chosen match (enter on it)."""
         box = self.filter_box
         if not box.display and self.plan_filter.empty:
             return
         box.value = ""
         self._show_filter_box(False)
         self.query_one("#filter-status", Static).display = False
-        self.query_one("#tree-column").border_title = "Plans"
-        tree = self.plan_tree
-        if not self.plan_filter.empty:
-            self.plan_filter = PlanFilter()
-            place = self.forest_place or TreePlace()
-            cursor = tree.cursor_plan_id
-            if cursor is not None and cursor != place.cursor_plan_id:
-                place = replace(place, cursor_plan_id=cursor, cursor_path=(), cursor_index=0)
-            self.forest_place = None
-            tree.restore(place, None)
-        tree.focus()
+        self._back_to_forest(reveal)
+        self.plan_tree.focus()
 
     def action_reload(self) -> None:
         """Read everything on screen again, keeping expanded nodes, the cursor and scroll."""
         tree = self.plan_tree
-        tree.restore(tree.place(), self.plan_filter)
+        if self.plan_filter.empty:
+            tree.restore(tree.place(), None)
+        else:
+            tree.search(self.plan_filter, keep_cursor=True)
         pane = self.detail_pane
         if pane.plan_id is not None and pane.plan_id == tree.cursor_plan_id:
             pane.begin(pane.plan_id)

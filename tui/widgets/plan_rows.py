@@ -8,7 +8,7 @@ from typing import TypeAlias
 from textual.message import Message
 from textual.widgets.tree import NodeID
 
-from store.plans import PlanFilter, PlanPage, RevealStep, TailPage
+from store.plans import PlanFilter, PlanPage, RevealStep, SearchResult, TailPage
 
 
 @dataclass
@@ -20,6 +20,7 @@ class PlanRow:
     child_count: int
     children_loaded: bool = False
     unreadable: str = ""  # "unreadable: phase 'bogus'" for a row the models cannot read
+    context: bool = False  # shown (dimmed) only to place filter matches in their tree
 
 
 @dataclass
@@ -37,7 +38,14 @@ class LoadingRow:
     what: str = "loading…"
 
 
-TreeRow: TypeAlias = PlanRow | MoreRow | LoadingRow
+@dataclass
+class NoteRow:
+    """A line that is not a plan: "… 112 more matches: type more to narrow them"."""
+
+    what: str
+
+
+TreeRow: TypeAlias = PlanRow | MoreRow | LoadingRow | NoteRow
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,16 @@ class RevealReady(Message, bubble=False):
     generation: int
     plan_id: str
     steps: tuple[RevealStep, ...] = field(default=())
+    error: str | None = None
+
+
+@dataclass
+class MatchesLoaded(Message, bubble=False):
+    """A search's matches with their ancestors (None and `error` if it failed)."""
+
+    generation: int
+    result: SearchResult | None
+    cursor_plan_id: str | None = None  # keep the cursor on this plan if it is still shown
     error: str | None = None
 
 

@@ -17,6 +17,8 @@ live in `store.plans` and the row types and worker messages in `plan_rows`.
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from typing import ClassVar
 
 from rich.style import Style
@@ -26,6 +28,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import NodeID, TreeNode, UnknownNodeID
+from textual.worker import get_current_worker
 
 from store import plans
 from store.db import SessionFactory
@@ -34,7 +37,9 @@ from store.plans import PlanFilter, PlanNode, PlanPage, RevealStep, TailPage
 from tui.widgets.literal import literal_text, visible
 from tui.widgets.plan_rows import (
     LoadingRow,
+    MatchesLoaded,
     MoreRow,
+    NoteRow,
     PageFailed,
     PageLoaded,
     PageRequest,
@@ -67,6 +72,7 @@ class PlanTree(Tree[TreeRow]):
         "plan-tree--count",
         "plan-tree--more",
         "plan-tree--unreadable",
+        "plan-tree--context",
         *(f"plan-tree--state-{state}" for state in STATE_STYLES),
     }
 
@@ -76,6 +82,7 @@ class PlanTree(Tree[TreeRow]):
     PlanTree > .plan-tree--count { color: $text-muted; }
     PlanTree > .plan-tree--more { color: $text-accent; text-style: italic; }
     PlanTree > .plan-tree--unreadable { color: $text-error; text-style: bold; }
+    PlanTree > .plan-tree--context { text-style: dim; }
     PlanTree > .plan-tree--state-queued { color: $text-muted; }
     PlanTree > .plan-tree--state-processing { color: $text-primary; }
     PlanTree > .plan-tree--state-errored { color: $text-error; text-style: bold; }
@@ -87,6 +94,20 @@ class PlanTree(Tree[TreeRow]):
         """The cursor is now on `plan_id` (None: on no plan, e.g. a "… more" row)."""
 
         def __init__(self, plan_id: str | None) -> None:
+            super().__init__()
+            self.plan_id = plan_id
+
+    class MatchesShown(Message):
+        """The filter's matches are on screen; `label` says how many ("312 matches")."""
+
+        def __init__(self, label: str) -> None:
+            super().__init__()
+            self.label = label
+
+    class MatchChosen(Message):
+        """`enter` on a plan among the filter's matches: show it in the full tree."""
+
+        def __init__(self, plan_id: str) -> None:
             super().__init__()
             self.plan_id = plan_id
 
@@ -278,7 +299,8 @@ class PlanTree(Tree[TreeRow]):
         gaps = sum(1 for child in parent.children if isinstance(child.data, MoreRow))
         return parent.data.child_count - loaded if gaps == 0 else None
 
-    def _add_plan(self, parent: TreeNode[TreeRow], node: PlanNode, before: int) -> None:
+    def _add_plan(self, parent: TreeNode[TreeRow], node: PlanNode, before: int, *,
+                  context: bool = False) -> TreeNode[TreeRow]:
         plan = node.plan
         row = PlanRow(
             plan_id=plan.plan_id,
@@ -288,6 +310,7 @@ class PlanTree(Tree[TreeRow]):
             state=visible(plan.processing_state, keep_newlines=False),
             child_count=node.child_count,
             unreadable=plans.unreadable_label(plan.problems),
+            context=context,
         )
         tree_node = parent.add(
             literal_text(plan.namespaced_name, one_line=True),
@@ -296,6 +319,7 @@ class PlanTree(Tree[TreeRow]):
             allow_expand=node.child_count > 0,
         )
         self.nodes_by_plan[plan.plan_id] = tree_node
+        return tree_node
 
     def update_plan(self, plan: Plan) -> None:
         """Redraw a loaded plan's row with its current phase and state (after a correction)."""
@@ -345,6 +369,8 @@ class PlanTree(Tree[TreeRow]):
         row = event.node.data
         if isinstance(row, MoreRow):
             self.load_more(event.node)
+        elif isinstance(row, PlanRow) and self.plan_filter is not None:
+            self.post_message(self.MatchChosen(row.plan_id))
         elif isinstance(row, PlanRow) and event.node.allow_expand:
             event.node.toggle()
 
@@ -492,9 +518,11 @@ class PlanTree(Tree[TreeRow]):
                  style_of("plan-tree--unreadable", partial=True)),
                 no_wrap=True,
             )
+            if row.context:
+                label.stylize(style_of("plan-tree--context", partial=True))
         else:
             label = text.copy()
-            if isinstance(row, MoreRow | LoadingRow):
+            if isinstance(row, MoreRow | LoadingRow | NoteRow):
                 label.stylize(self.get_component_rich_style("plan-tree--more", partial=True))
         label.stylize(style)
         if node.allow_expand:
@@ -503,6 +531,101 @@ class PlanTree(Tree[TreeRow]):
         else:
             prefix = ("", base_style)
         return Text.assemble(prefix, label)
+
+    # -- search as you type ---------------------------------------------------------------
+
+    def search(self, plan_filter: PlanFilter, *, delay: float = 0.0,
+               keep_cursor: bool = False) -> None:
+        """Show the matches of `plan_filter` with their ancestors, after `delay` seconds unless
+        another search comes first (the newer one cancels this one)."""
+        self.generation += 1
+        self.plan_filter = None if plan_filter.empty else plan_filter
+        cursor = self.cursor_plan_id if keep_cursor else None
+        self._fetch_matches(self.generation, plan_filter, delay, cursor)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="search",
+          description="Searching plans")
+    def _fetch_matches(self, generation: int, plan_filter: PlanFilter, delay: float,
+                       cursor_plan_id: str | None) -> None:
+        worker = get_current_worker()
+        if delay:
+            time.sleep(delay)  # the debounce: a key typed meanwhile cancels this worker
+        if worker.is_cancelled:
+            return
+        try:
+            with self.session() as session:
+                result = plans.search_matches(session, plan_filter)
+        except Exception as exc:
+            self.post_message(MatchesLoaded(generation, None, error=str(exc)))
+            return
+        if not worker.is_cancelled:
+            self.post_message(MatchesLoaded(generation, result, cursor_plan_id))
+
+    @on(MatchesLoaded)
+    def _matches_loaded(self, message: MatchesLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        if message.result is None:
+            self.notify(message.error or "", title="Could not search the plans",
+                        severity="error", markup=False)
+            return
+        self._place_matches(message.result, message.cursor_plan_id)
+        self.post_message(self.MatchesShown(message.result.count_label))
+
+    def _place_matches(self, result: plans.SearchResult, cursor_plan_id: str | None) -> None:
+        """The matches under their (dimmed) ancestors, every level open; a plan whose
+        ancestors cannot be shown (a cycle, too deep) stands at the top."""
+        self._start_over(self.plan_filter)
+        shown = {p.plan_id: (p, True) for p in result.matches}
+        for ancestor in result.ancestors:
+            shown.setdefault(ancestor.plan_id, (ancestor, False))
+        children: dict[str | None, list[str]] = {}
+        for plan_id, (plan, _) in shown.items():
+            parent = plan.parent_plan_id if plan.parent_plan_id in shown else None
+            children.setdefault(parent, []).append(plan_id)
+        placed: set[str] = set()
+
+        def add(parent_node: TreeNode[TreeRow], plan_id: str) -> TreeNode[TreeRow]:
+            plan, is_match = shown[plan_id]
+            node = self._add_plan(parent_node, PlanNode(plan, result.child_counts.get(plan_id, 0)),
+                                  len(parent_node.children), context=not is_match)
+            placed.add(plan_id)
+            if plan_id in children:
+                assert isinstance(node.data, PlanRow)
+                node.data.children_loaded = True
+                node.allow_expand = True
+                node.expand()
+            return node
+
+        # the roots first; then, from its smallest id, what a parent cycle kept unplaced
+        for top in [None, *sorted(shown)]:
+            if top is not None and top in placed:
+                continue
+            queue: deque[tuple[TreeNode[TreeRow], str | None]] = deque(
+                [(self.root, None) if top is None else (add(self.root, top), top)])
+            while queue:
+                parent_node, parent_id = queue.popleft()
+                for plan_id in sorted(children.get(parent_id, ())):
+                    if plan_id not in placed:
+                        queue.append((add(parent_node, plan_id), plan_id))
+        more = result.total - len(result.matches)
+        if more > 0 or result.capped:
+            note = f"… {more:,}{'+' if result.capped else ''} more: type more to narrow them"
+            self.root.add_leaf(Text(note), NoteRow(note))
+        target = self.nodes_by_plan.get(cursor_plan_id or "")
+        if target is None:
+            target = self._first_match()
+        if target is not None:
+            self._cursor_to(target)
+        self._after_change()
+
+    def _first_match(self) -> TreeNode[TreeRow] | None:
+        """The topmost match on screen (rows above it may be its dimmed ancestors)."""
+        for line in range(self.last_line + 1):
+            node = self.get_node_at_line(line)
+            if node is not None and isinstance(node.data, PlanRow) and not node.data.context:
+                return node
+        return None
 
     # -- jumping to a plan ----------------------------------------------------------------
 

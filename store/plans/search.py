@@ -1,0 +1,219 @@
+"""What `/` finds: plans by id prefix or by a substring of name, namespace or description,
+through the search index of revision 0006 (SQLite FTS5 trigram, PostgreSQL pg_trgm).
+
+Trigrams cannot index a text shorter than three characters, so a one- or two-character text
+is looked for in the newest SHORT_TEXT_WINDOW plans only (a bounded scan); ids by prefix are
+always searched in full. Text is matched literally, never as FTS5 query syntax or LIKE
+wildcards.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from store.models import Plan
+from store.plans.filters import PlanFilter
+from store.plans.rows import PlanSummary, child_counts, summary_row, summary_select, table_of
+
+# trigram tokens are three characters: shorter text cannot use the index
+MIN_INDEXED_TEXT = 3
+SHORT_TEXT_WINDOW = 20_000
+MATCH_LIMIT = 200
+COUNT_CAP = 1_000
+ANCESTOR_LIMIT = 10_000
+_ID_PREFIX = re.compile(r"[0-9A-Z]+")
+
+
+def is_search_index(name: str) -> bool:
+    """Whether a table or index belongs to the search index of revision 0006 (`plan_search`
+    and its FTS5 shadow tables, `ix_plans_*_trgm`): derived from `plans` and outside the
+    models, so schema comparisons and data dumps leave it out."""
+    return name.startswith("plan_search") or name.endswith("_trgm")
+
+_plan_search = sa.table("plan_search", sa.column("rowid", sa.Integer))
+_plan_search_rows = sa.table(
+    "plan_search_rows", sa.column("search_rowid", sa.Integer), sa.column("plan_id", sa.String)
+)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The first matches of a filter, the ancestors that place them in their trees, and how
+    many plans match in all (counted up to COUNT_CAP)."""
+
+    matches: tuple[PlanSummary, ...]
+    ancestors: tuple[PlanSummary, ...]  # ancestors of matches that are not matches themselves
+    child_counts: dict[str, int]
+    total: int
+    capped: bool  # more than `total` plans match
+    window: int | None = None  # a short text was looked for in the newest `window` plans only
+
+    @property
+    def count_label(self) -> str:
+        """ "312 matches", "1,000+ matches", "1 match in the newest 20,000 plans"."""
+        noun = "match" if self.total == 1 and not self.capped else "matches"
+        label = f"{self.total:,}{'+' if self.capped else ''} {noun}"
+        if self.window is not None:
+            label += f" in the newest {self.window:,} plans"
+        return label
+
+
+def fts_phrase(text: str) -> str:
+    """`text` as one FTS5 string: a literal substring, whatever quotes or operators it holds."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _id_prefix_bounds(text: str) -> tuple[str, str] | None:
+    """ids starting with `text` are the range [low, high): an index range on the primary key."""
+    prefix = text.upper()
+    if not _ID_PREFIX.fullmatch(prefix):
+        return None
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _plans() -> sa.Table:
+    return table_of(Plan)
+
+
+def _with_filters(query: Any, plan_filter: PlanFilter) -> Any:
+    plans = _plans()
+    if plan_filter.phase is not None:
+        query = query.where(plans.c.phase == plan_filter.phase.value)
+    if plan_filter.state is not None:
+        query = query.where(plans.c.processing_state == plan_filter.state.value)
+    return query
+
+
+def _id_matches(plan_filter: PlanFilter) -> Any | None:
+    bounds = _id_prefix_bounds(plan_filter.text.strip())
+    if bounds is None:
+        return None
+    plans = _plans()
+    return _with_filters(
+        summary_select().where(plans.c.plan_id >= bounds[0], plans.c.plan_id < bounds[1]),
+        plan_filter,
+    )
+
+
+def _short_window() -> Any:
+    plans = _plans()
+    newest = (sa.select(plans.c.plan_id).order_by(plans.c.plan_id.desc())
+              .limit(SHORT_TEXT_WINDOW).subquery())
+    return sa.select(sa.func.min(newest.c.plan_id)).scalar_subquery()
+
+
+def _text_matches(session: Session, plan_filter: PlanFilter) -> tuple[Any, int | None]:
+    """The plans whose name, namespace or description contains the filter's text (no order:
+    the index's own order, so that a LIMIT stops early), and the scan window if bounded."""
+    text = plan_filter.text.strip()
+    plans = _plans()
+    columns = (plans.c.namespaced_name, plans.c.namespace, plans.c.description)
+    if len(text) < MIN_INDEXED_TEXT:
+        pattern = like_pattern(text.lower())
+        query = summary_select().where(
+            plans.c.plan_id >= _short_window(),
+            sa.or_(*(sa.func.lower(column).like(pattern, escape="\\") for column in columns)),
+        )
+        return _with_filters(query, plan_filter), SHORT_TEXT_WINDOW
+    if session.get_bind().dialect.name == "sqlite":
+        query = summary_select().select_from(
+            _plan_search.join(_plan_search_rows,
+                              _plan_search_rows.c.search_rowid == _plan_search.c.rowid)
+            .join(plans, plans.c.plan_id == _plan_search_rows.c.plan_id)
+        ).where(sa.literal_column("plan_search").op("MATCH")(fts_phrase(text)))
+    else:
+        pattern = like_pattern(text)
+        query = summary_select().where(
+            sa.or_(*(column.ilike(pattern, escape="\\") for column in columns))
+        )
+    return _with_filters(query, plan_filter), None
+
+
+def _plan_only(plan_filter: PlanFilter) -> Any:
+    return _with_filters(summary_select(), plan_filter)
+
+
+def _summaries(session: Session, query: Any) -> list[PlanSummary]:
+    result = session.execute(query)
+    keys = list(result.keys())
+    return [summary_row(dict(zip(keys, row, strict=True))) for row in result.all()]
+
+
+def matching_ids(session: Session, plan_filter: PlanFilter) -> Any:
+    """A subquery of the ids of every plan the filter matches (for keyset pages of matches)."""
+    parts = [q for q in (_id_matches(plan_filter),) if q is not None]
+    if plan_filter.text.strip():
+        parts.append(_text_matches(session, plan_filter)[0])
+    else:
+        parts.append(_plan_only(plan_filter))
+    ids = [sa.select(part.subquery().c.plan_id) for part in parts]
+    return ids[0] if len(ids) == 1 else sa.union(*ids)
+
+
+def _count(session: Session, parts: list[Any]) -> tuple[int, bool]:
+    ids = [sa.select(part.limit(COUNT_CAP + 1).subquery().c.plan_id) for part in parts]
+    union = (ids[0] if len(ids) == 1 else sa.union(*ids)).subquery()
+    counted = int(session.execute(sa.select(sa.func.count()).select_from(union)).scalar_one())
+    return min(counted, COUNT_CAP), counted > COUNT_CAP
+
+
+def _ancestors(session: Session, found: list[PlanSummary]) -> list[PlanSummary]:
+    """The ancestors of `found` that are not in it: one recursive query, safe on cycles
+    (UNION drops a row seen before) and bounded by ANCESTOR_LIMIT."""
+    have = {plan.plan_id for plan in found}
+    parents = {p.parent_plan_id for p in found if p.parent_plan_id is not None} - have
+    if not parents:
+        return []
+    plans = _plans()
+    up = sa.select(plans.c.plan_id, plans.c.parent_plan_id).where(
+        plans.c.plan_id.in_(sorted(parents))
+    ).cte("up", recursive=True)
+    parent = plans.alias("parent")
+    up = up.union(
+        sa.select(parent.c.plan_id, parent.c.parent_plan_id)
+        .where(parent.c.plan_id == up.c.parent_plan_id)
+    )
+    ids = [str(row[0]) for row in session.execute(sa.select(up.c.plan_id).limit(ANCESTOR_LIMIT))]
+    wanted = sorted(set(ids) - have)
+    found_ancestors: list[PlanSummary] = []
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        found_ancestors += _summaries(session, summary_select().where(plans.c.plan_id.in_(chunk)))
+    return sorted(found_ancestors, key=lambda plan: plan.plan_id)
+
+
+def search_matches(
+    session: Session, plan_filter: PlanFilter, limit: int = MATCH_LIMIT
+) -> SearchResult:
+    """The first `limit` plans the filter matches (ids by prefix first, then text matches in
+    index order), their ancestors, and the number of matches up to COUNT_CAP."""
+    parts: list[Any] = []
+    window: int | None = None
+    id_part = _id_matches(plan_filter)
+    if id_part is not None:
+        parts.append(id_part)
+    if plan_filter.text.strip():
+        text_part, window = _text_matches(session, plan_filter)
+        parts.append(text_part)
+    else:
+        parts.append(_plan_only(plan_filter))
+    matches: dict[str, PlanSummary] = {}
+    for part in parts:
+        for plan in _summaries(session, part.limit(limit)):
+            if len(matches) < limit:
+                matches.setdefault(plan.plan_id, plan)
+    found = list(matches.values())
+    total, capped = _count(session, parts)
+    ancestors = _ancestors(session, found)
+    counts = child_counts(session, [p.plan_id for p in (*found, *ancestors)])
+    return SearchResult(tuple(found), tuple(ancestors), counts, total, capped, window)
