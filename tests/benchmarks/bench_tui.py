@@ -143,7 +143,12 @@ async def measure_app(db: Path) -> dict[str, float]:
         page_times, placed_times = [], []
         for _ in range(5):
             wide.collapse()
-            tree.reload_children(wide)
+            # forget the loaded children, so that expanding reads the first page again
+            for child in wide.children:
+                if isinstance(child.data, PlanRow):
+                    del tree.nodes_by_plan[child.data.plan_id]
+            wide.remove_children()
+            wide.data.children_loaded = False
             await _settle(pilot)
             placed_at.clear()
             shown_at.clear()
