@@ -14,12 +14,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import platformdirs
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine import Engine as Engine  # re-exported: tui names the type from store
 from sqlmodel import Session
+
+# re-exported: where a database is, readable before SQLAlchemy is loaded
+from store.locations import archive_root as archive_root
+from store.locations import artifacts_root as artifacts_root
+from store.locations import database_url as database_url
+from store.locations import default_database_path as default_database_path
+from store.locations import display_name as display_name
+from store.locations import sqlite_path as sqlite_path
 
 BUSY_TIMEOUT_MS = 5000
 MIGRATION_CACHE_KIB = 512 * 1024
@@ -79,21 +86,8 @@ class DatabaseReplacedError(StoreError):
     title = "Database file replaced or deleted"
 
 
-def default_database_path() -> Path:
-    return Path(platformdirs.user_data_dir("plandesk", appauthor=False)) / "plandesk.db"
-
-
-def database_url(target: str | os.PathLike[str] | None = None) -> str:
-    """A SQLAlchemy URL from a path or URL; None means $PLANDESK_DB, then the user data dir."""
-    if target is None:
-        target = os.environ.get("PLANDESK_DB") or default_database_path()
-    text = os.fspath(target)
-    if "://" in text:
-        return text
-    return "sqlite:///" + str(Path(text).expanduser().resolve())
-
-
-def _parsed(url: str) -> URL | None:
+def parsed_url(url: str) -> URL | None:
+    """SQLAlchemy's reading of `url`, or None when it is not a URL."""
     try:
         return make_url(url)
     except sa.exc.ArgumentError:
@@ -102,7 +96,7 @@ def _parsed(url: str) -> URL | None:
 
 def check_supported_url(url: str) -> None:
     """Refuse, before any driver is loaded, a URL whose backend plandesk does not ship."""
-    parsed = _parsed(url)
+    parsed = parsed_url(url)
     if parsed is None:
         raise UnsupportedDatabaseError(
             f"{display_name(url)} is not a database URL plandesk understands; use {SUPPORTED_URLS}."
@@ -112,29 +106,6 @@ def check_supported_url(url: str) -> None:
             f"{parsed.drivername}:// databases are not supported; plandesk supports SQLite and "
             f"PostgreSQL (through psycopg 3): use {SUPPORTED_URLS}."
         )
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file behind a SQLite URL, or None for other backends and in-memory databases."""
-    parsed = _parsed(url)
-    if parsed is None or parsed.get_backend_name() != "sqlite":
-        return None
-    if not parsed.database or parsed.database == ":memory:":
-        return None
-    return Path(parsed.database)
-
-
-def display_name(url: str) -> str:
-    """Where the database is, for messages: a path, or the URL with its password masked."""
-    path = sqlite_path(url)
-    if path is not None:
-        return str(path)
-    parsed = _parsed(url)
-    if parsed is None:
-        # unparsable: still never show what may be a password between "://" and "@"
-        scheme, _, rest = url.partition("://")
-        return f"{scheme}://***@{rest.rpartition('@')[2]}" if "@" in rest else url
-    return parsed.render_as_string(hide_password=True)
 
 
 @dataclass(frozen=True)
@@ -438,20 +409,3 @@ def engine_scope(url_or_engine: str | Engine) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
-
-
-def artifacts_root(url: str) -> Path:
-    """Where decision artifact folders live: $PLANDESK_ARTIFACTS, else beside a SQLite file,
-    else in the user data dir."""
-    configured = os.environ.get("PLANDESK_ARTIFACTS")
-    if configured:
-        return Path(configured).expanduser().resolve()
-    path = sqlite_path(url)
-    if path is not None:
-        return path.with_name(path.stem + "-artifacts")
-    return Path(platformdirs.user_data_dir("plandesk", appauthor=False)) / "artifacts"
-
-
-def archive_root(url: str) -> Path:
-    """Where a revert moves artifact folders: one sub-folder per correction attempt."""
-    return artifacts_root(url) / "_archive"

@@ -17,14 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from store import db, stash
@@ -43,6 +39,15 @@ from store.db import (
     translated_errors,
 )
 from store.migration_lock import migration_lock
+from store.revisions import head_revision as head_revision
+from store.revisions import revision_ids
+from store.revisions import script_location as script_location
+
+if TYPE_CHECKING:
+    # Alembic is imported where a migration or the history needs it: opening a database that
+    # is already at head never loads it.
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 OUR_TABLES = frozenset(
     {
@@ -119,18 +124,12 @@ class MigrationStatus:
         return display_name(self.url)
 
 
-def script_location() -> Path:
-    """The Alembic scripts: shipped inside the wheel, or at the repo root in a checkout."""
-    packaged = Path(__file__).parent / "alembic"
-    if (packaged / "env.py").exists():
-        return packaged
-    return Path(__file__).parent.parent / "alembic"
-
-
 def alembic_config(
     connection: sa.Connection | None = None,
     report_rows: Callable[[str, int, int], None] | None = None,
 ) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(script_location()))
     config.attributes["configure_logging"] = False
@@ -144,6 +143,8 @@ def alembic_config(
 @functools.cache
 def _scripts() -> ScriptDirectory:
     """The revision scripts, read once: they are part of the installed code."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
@@ -160,13 +161,9 @@ def history() -> tuple[Revision, ...]:
     )
 
 
-def head_revision() -> str:
-    head = _scripts().get_current_head()
-    assert head is not None
-    return head
-
-
 def _steps_between(current: str | None, target: str) -> tuple[Revision, ...]:
+    if current == target:
+        return ()  # nothing to describe: no need to read the scripts with Alembic
     revisions = history()
     ids = known_revisions()
     start = 0 if current is None else ids.index(current) + 1
@@ -190,7 +187,13 @@ def _read_current(connection: sa.Connection, url: str) -> str | None:
                 f"(tables: {', '.join(sorted(tables)[:5])})."
             )
         return None
-    current = MigrationContext.configure(connection).get_current_revision()
+    # what Alembic's MigrationContext.get_current_revision reads, without importing Alembic
+    versions = [row[0] for row in connection.execute(
+        sa.text("SELECT version_num FROM alembic_version"))]
+    if len(versions) > 1:
+        raise StoreError(f"{display_name(url)} records several revisions "
+                         f"({', '.join(sorted(versions))}); plandesk ships a single line.")
+    current = versions[0] if versions else None
     known = set(known_revisions())
     if current is not None and current not in known:
         raise DatabaseAheadError(
@@ -389,7 +392,7 @@ def _upgrade_locked(
     _run_steps(
         url,
         steps,
-        lambda config, rev: command.upgrade(config, rev),
+        _alembic_upgrade,
         lambda index: steps[index].revision,
         progress,
         before=lambda connection, step, _note: stash.before_upgrade(connection, step.revision),
@@ -480,7 +483,7 @@ def _downgrade_locked(
     _run_steps(
         url,
         undo,
-        lambda config, rev: command.downgrade(config, rev),
+        _alembic_downgrade,
         target_of,
         progress,
         before=lambda connection, step, note: stash.before_downgrade(
@@ -492,4 +495,16 @@ def _downgrade_locked(
 
 
 def known_revisions() -> list[str]:
-    return [r.revision for r in history()]
+    return list(revision_ids())
+
+
+def _alembic_upgrade(config: Config, revision: str) -> None:
+    from alembic import command
+
+    command.upgrade(config, revision)
+
+
+def _alembic_downgrade(config: Config, revision: str) -> None:
+    from alembic import command
+
+    command.downgrade(config, revision)

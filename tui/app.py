@@ -3,12 +3,17 @@
 The first frame is the loading screen; the database is inspected (read-only) in a thread
 worker, which then asks for the migration, error or plans screen. Corrections run here too,
 one thread worker per decision, so that they outlive whatever screen asked for them.
+
+Draw first, import later: this module, like the CLI, loads only what the loading screen needs.
+SQLAlchemy and the store services are imported by the worker that opens the database, after
+the first frame, and the other screens when they are first shown
+(tests/tui/test_startup_imports.py keeps it so).
 """
 
 from __future__ import annotations
 
 from functools import partial
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App
@@ -16,32 +21,13 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
-from store import migrations, plans
-from store.corrections import (
-    CorrectionError,
-    RecoveryReport,
-    recover_interrupted,
-    run_correction,
-)
-from store.db import (
-    Engine,
-    SessionFactory,
-    StoreError,
-    archive_root,
-    artifacts_root,
-    check_database_file,
-    check_writable,
-    create_db_engine,
-    session_scope,
-    sqlite_path,
-    to_store_error,
-)
-from store.models import CorrectionAttempt, CorrectionState, Decision, Plan
+from store.locations import archive_root, artifacts_root, sqlite_path
 from tui.commands import IntegrityCommands, PlanCommands
 from tui.context import DatabaseContext
 from tui.messages import (
     CorrectionFinished,
     CorrectionRefused,
+    CorrectionRequest,
     CorrectionRequested,
     CorrectionsRecovered,
     CorrectionStateChanged,
@@ -52,13 +38,14 @@ from tui.messages import (
     MigrationNeeded,
     MigrationStopped,
 )
-from tui.screens.correction import CorrectionRequest
-from tui.screens.error import ErrorScreen
 from tui.screens.help import HelpScreen
 from tui.screens.loading import LoadingScreen
-from tui.screens.migration import MigrationScreen
-from tui.screens.plans import PlansScreen
 from tui.widgets.literal import short_location
+
+if TYPE_CHECKING:
+    from store.db import Engine, SessionFactory
+    from store.models import CorrectionAttempt
+    from tui.screens.plans import PlansScreen
 
 
 class PlandeskApp(App[None]):
@@ -96,7 +83,8 @@ class PlandeskApp(App[None]):
     FILE_CHECK_SECONDS = 2.0
 
     def on_mount(self) -> None:
-        self.open_database()
+        # after the first frame: the worker's imports would otherwise compete with drawing it
+        self.call_after_refresh(self.open_database)
         self.file_check = self.set_interval(self.FILE_CHECK_SECONDS, self._start_file_check)
 
     def _start_file_check(self) -> None:
@@ -112,6 +100,8 @@ class PlandeskApp(App[None]):
           description="Checking the database file")
     def check_database_file(self) -> None:
         """Writes are refused by the store anyway; this tells the user before they try one."""
+        from store.db import StoreError, check_database_file
+
         if self.engine is None:
             return
         try:
@@ -120,6 +110,8 @@ class PlandeskApp(App[None]):
             self.post_message(DatabaseFileChanged(exc, self.url))
 
     def on_database_file_changed(self, message: DatabaseFileChanged) -> None:
+        from tui.screens.error import ErrorScreen
+
         self.file_check.stop()
         if not isinstance(self.screen, ErrorScreen):
             self.push_screen(ErrorScreen(message.error, message.url))
@@ -131,6 +123,8 @@ class PlandeskApp(App[None]):
     @property
     def session(self) -> SessionFactory:
         """Opens a session on the open database; only for thread workers."""
+        from store.db import StoreError
+
         if self.database is None:
             raise StoreError("The database is not open yet.")
         return self.database.session
@@ -138,6 +132,9 @@ class PlandeskApp(App[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="connect",
           description="Opening the database")
     def open_database(self) -> None:
+        from store import migrations, plans
+        from store.db import check_writable, create_db_engine, session_scope, to_store_error
+
         try:
             path = sqlite_path(self.url)
             if self.create_demo and path is not None and not path.exists():
@@ -173,6 +170,9 @@ class PlandeskApp(App[None]):
             self.push_screen(screen)
 
     def on_database_opened(self, message: DatabaseOpened) -> None:
+        from store.db import session_scope
+        from tui.screens.plans import PlansScreen
+
         if self.engine is not None:
             self.engine.dispose()
         self.engine = message.engine
@@ -187,9 +187,13 @@ class PlandeskApp(App[None]):
         self.recover_corrections()
 
     def on_migration_needed(self, message: MigrationNeeded) -> None:
+        from tui.screens.migration import MigrationScreen
+
         self._show(MigrationScreen(message.status, is_sqlite=message.is_sqlite))
 
     def on_database_failed(self, message: DatabaseFailed) -> None:
+        from tui.screens.error import ErrorScreen
+
         self._show(ErrorScreen(message.error, message.url))
 
     def on_migration_finished(self, message: MigrationFinished) -> None:
@@ -213,6 +217,8 @@ class PlandeskApp(App[None]):
     async def action_quit(self) -> None:
         # ctrl+q is a priority binding, so it reaches here even over a running migration:
         # that must be asked about like q, never leave a half-run worker behind.
+        from tui.screens.migration import MigrationScreen
+
         migrating = next((s for s in self.screen_stack
                           if isinstance(s, MigrationScreen) and s.running), None)
         if migrating is not None:
@@ -239,12 +245,17 @@ class PlandeskApp(App[None]):
 
     @property
     def plans_screen(self) -> PlansScreen | None:
+        from tui.screens.plans import PlansScreen
+
         return next((s for s in self.screen_stack if isinstance(s, PlansScreen)), None)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="recover",
           description="Recovering interrupted corrections")
     def recover_corrections(self) -> None:
         """Fail (and move back the artifacts of) corrections a dead process left open."""
+        from store.corrections import RecoveryReport, recover_interrupted
+        from store.db import to_store_error
+
         if self.engine is None:
             return
         try:
@@ -294,6 +305,10 @@ class PlandeskApp(App[None]):
         self.start_correction(message.request)
 
     def _run_correction(self, request: CorrectionRequest) -> None:
+        from store.corrections import CorrectionError, run_correction
+        from store.db import to_store_error
+        from store.models import Decision, Plan
+
         def on_state(attempt: CorrectionAttempt) -> None:
             self.post_message(CorrectionStateChanged(attempt))
 
@@ -331,6 +346,8 @@ class PlandeskApp(App[None]):
             screen.show_attempt(message.attempt)
 
     def on_correction_finished(self, message: CorrectionFinished) -> None:
+        from store.models import CorrectionState
+
         attempt = message.attempt
         if attempt.state == CorrectionState.COMPLETE:
             created = (f"new decision #{message.new_sequence}"

@@ -1,28 +1,25 @@
 """The `plandesk` console script: the app by default, and headless commands for scripts.
 
-Textual is imported only when the app starts, so `plandesk db ...` stays quick.
+Textual is imported only when the app starts, so `plandesk db ...` stays quick; SQLAlchemy,
+Alembic and the store services only by the commands that use them, so the app's first frame
+is drawn before any of them loads (tests/tui/test_startup_imports.py).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 import click
 
-from store import migrations
-from store.db import (
-    StoreError,
-    check_supported_url,
-    database_url,
-    display_name,
-    sqlite_path,
-    translated_errors,
-)
-from tui.cli_plans import plans_group
+from store.locations import database_url, display_name, sqlite_path
+
+if TYPE_CHECKING:
+    from store import migrations
 
 DB_HELP = "Database file path or SQLAlchemy URL (default: $PLANDESK_DB, then the user data dir)."
 
@@ -35,6 +32,8 @@ def fail(message: str) -> NoReturn:
 @contextmanager
 def reported_errors(url: str) -> Iterator[None]:
     """A StoreError, or a driver error store recognises, becomes one line on stderr and exit 1."""
+    from store.db import StoreError, translated_errors
+
     try:
         with translated_errors(url):
             yield
@@ -48,7 +47,26 @@ def demo_database_path() -> Path:
     return Path(platformdirs.user_data_dir("plandesk", appauthor=False)) / "demo.db"
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Subcommand groups whose modules import store services at their top are imported when
+    named, so that opening the app imports none of them (tests/tui/test_startup_imports.py)."""
+
+    lazy_commands: ClassVar[dict[str, tuple[str, str]]] = {
+        "plans": ("tui.cli_plans", "plans_group"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            module, name = self.lazy_commands[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "db", metavar="PATH_OR_URL", help=DB_HELP)
 @click.option("--demo", is_flag=True, help="Open the demo database (created on first use).")
 @click.version_option(package_name="plandesk")
@@ -72,6 +90,8 @@ def main(ctx: click.Context, db: str | None, demo: bool) -> None:
 
 
 def _url(ctx: click.Context, db: str | None) -> str:
+    from store.db import StoreError, check_supported_url
+
     url = database_url(db or ctx.obj.get("db"))
     try:
         check_supported_url(url)
@@ -81,7 +101,6 @@ def _url(ctx: click.Context, db: str | None) -> str:
 
 
 db_option = click.option("--db", "db", metavar="PATH_OR_URL", help=DB_HELP)
-main.add_command(plans_group)
 
 
 @main.group("db")
@@ -110,6 +129,8 @@ def _say_waiting(message: str) -> None:
 @click.pass_context
 def db_current(ctx: click.Context, db: str | None) -> None:
     """Show the database's revision and what is pending."""
+    from store import migrations
+
     url = _url(ctx, db)
     with reported_errors(url):
         status = migrations.inspect_database(url)
@@ -132,6 +153,9 @@ def db_current(ctx: click.Context, db: str | None) -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context, db: str | None, target: str, backup: bool) -> None:
     """Apply pending migrations (each revision in its own transaction)."""
+    from store import migrations
+    from store.db import StoreError, translated_errors
+
     url = _url(ctx, db)
     started: list[migrations.Revision] = []
 
@@ -174,6 +198,8 @@ def db_downgrade(
     `plandesk db upgrade`. Data that cannot be kept is listed, and nothing is done
     without --force.
     """
+    from store import migrations
+
     url = _url(ctx, db)
     with reported_errors(url):
         try:
@@ -190,6 +216,8 @@ def db_downgrade(
 @db_group.command("history")
 def db_history() -> None:
     """List every revision this plandesk knows."""
+    from store import migrations
+
     for revision in migrations.history():
         click.echo(f"{revision.revision}  {revision.description}")
 
@@ -218,6 +246,7 @@ def seed_command(
     path: str, plan_count: int, max_depth: int, revision: str, wide: int, random_seed: int
 ) -> None:
     """Write PLANS synthetic plans to a new database (for benchmarks)."""
+    from store.db import StoreError, translated_errors
     from store.seed import seed_database
 
     url = database_url(path)
@@ -244,6 +273,7 @@ def correct_command(
     ctx: click.Context, plan_id: str, decision_id: str, mode: str, guidance: str, db: str | None
 ) -> None:
     """Correct DECISION_ID of PLAN_ID; exit 0 only when the attempt completes."""
+    from store import migrations
     from store.corrections import (
         check_correctable,
         plan_version_of,

@@ -8,16 +8,17 @@ It never imports the App or the screens: it finds the open database through `Has
 from __future__ import annotations
 
 from functools import partial
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.markup import escape
 
-from store import plans
-from store.plans import PlanSummary
 from tui.context import DatabaseContext
 from tui.widgets.literal import visible
+
+if TYPE_CHECKING:
+    from store.plans import PlanSummary
 
 
 @runtime_checkable
@@ -47,6 +48,8 @@ class PlanCommands(Provider):
             return []
 
         def find() -> list[PlanSummary]:
+            from store import plans  # loaded with the database, in its worker
+
             with database.session() as session:
                 return plans.find_plans(session, text, limit=20)
 
@@ -63,6 +66,8 @@ class PlanCommands(Provider):
 
     @staticmethod
     def _help(plan: PlanSummary) -> str:
+        from store import plans
+
         flag = plans.unreadable_label(plan.problems)
         return escape(visible(
             f"Jump to plan {plan.plan_id} · {plan.phase} · {plan.processing_state}"

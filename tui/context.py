@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from store.db import SessionFactory
+if TYPE_CHECKING:
+    # store.db loads SQLAlchemy: the App builds a context only once the database is open
+    from store.db import SessionFactory
 
 
 @dataclass(frozen=True)

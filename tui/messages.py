@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from store.corrections import PlanVersion, RecoveryReport
-from store.db import Engine, StoreError
-from store.migrations import MigrationProgress, MigrationStatus
-from store.models import CorrectionAttempt, CorrectionMode, Plan
-from store.plans import PlanDetail, PlanPage
+if TYPE_CHECKING:
+    # types only: importing them would load SQLAlchemy before the app's first frame
+    from store.corrections import PlanVersion, RecoveryReport
+    from store.db import Engine, StoreError
+    from store.migrations import MigrationProgress, MigrationStatus
+    from store.models import CorrectionAttempt, CorrectionMode, Plan
+    from store.plans import PlanDetail, PlanPage
 
 
 @dataclass

@@ -3,16 +3,18 @@ matches, the last page of a level, and what a jump or a reload needs."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from store.models import Plan
 from store.plans.filters import PlanFilter
 from store.plans.paths import ancestor_ids, parent_and_root
-from store.plans.rows import PlanSummary, child_counts, summary_row, summary_select
+from store.plans.rows import PlanSummary, summary_row, summary_select, table_of
 from store.plans.search import matching_ids
 
 PAGE_SIZE = 200
@@ -36,15 +38,40 @@ class PlanPage:
         return self.next_after is not None
 
 
-def _page(session: Session, query: Any, limit: int) -> PlanPage:
-    result = session.execute(query.order_by(col(Plan.plan_id)).limit(limit + 1))
+_CHILD_COUNT = "child_count"
+
+
+@functools.cache
+def _child_count_column() -> Any:
+    # built once: an immutable expression, and building it costs more than the query runs
+    plans_table = table_of(Plan)
+    child = plans_table.alias("child")
+    return (sa.select(sa.func.count()).select_from(child)
+            .where(child.c.parent_plan_id == plans_table.c.plan_id)
+            .scalar_subquery().label(_CHILD_COUNT))
+
+
+def _with_child_count(query: Any) -> Any:
+    """`query` with each plan's number of children, counted in the same statement: one round
+    trip, one index range of (parent_plan_id, plan_id) per row, no IN list to expand."""
+    return query.add_columns(_child_count_column())
+
+
+def _nodes(result: Any, limit: int) -> tuple[list[PlanNode], bool]:
     keys = list(result.keys())
     rows = result.all()
-    more = len(rows) > limit
-    summaries = [summary_row(dict(zip(keys, row, strict=True))) for row in rows[:limit]]
-    counts = child_counts(session, [p.plan_id for p in summaries])
-    nodes = tuple(PlanNode(p, counts[p.plan_id]) for p in summaries)
-    return PlanPage(nodes, summaries[-1].plan_id if more and summaries else None)
+    nodes = []
+    for row in rows[:limit]:
+        values = dict(zip(keys, row, strict=True))
+        nodes.append(PlanNode(summary_row(values), int(values[_CHILD_COUNT])))
+    return nodes, len(rows) > limit
+
+
+def _page(session: Session, query: Any, limit: int) -> PlanPage:
+    result = session.execute(
+        _with_child_count(query).order_by(col(Plan.plan_id)).limit(limit + 1))
+    nodes, more = _nodes(result, limit)
+    return PlanPage(tuple(nodes), nodes[-1].plan.plan_id if more and nodes else None)
 
 
 def roots_page(session: Session, after: str | None = None, limit: int = PAGE_SIZE) -> PlanPage:
@@ -118,13 +145,10 @@ def last_page(
         query = query.where(Plan.parent_plan_id == parent_id)
     if after is not None:
         query = query.where(col(Plan.plan_id) > after)
-    result = session.execute(query.order_by(col(Plan.plan_id).desc()).limit(limit + 1))
-    keys = list(result.keys())
-    rows = result.all()
-    more_before = len(rows) > limit
-    found = [summary_row(dict(zip(keys, row, strict=True))) for row in reversed(rows[:limit])]
-    counts = child_counts(session, [p.plan_id for p in found])
-    return TailPage(tuple(PlanNode(p, counts[p.plan_id]) for p in found), more_before)
+    result = session.execute(
+        _with_child_count(query).order_by(col(Plan.plan_id).desc()).limit(limit + 1))
+    nodes, more_before = _nodes(result, limit)
+    return TailPage(tuple(reversed(nodes)), more_before)
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,12 @@ async def measure_app(db: Path) -> dict[str, float]:
         page_times, placed_times = [], []
         for _ in range(5):
             wide.collapse()
-            tree.reload_children(wide)
+            # forget the loaded children, so that expanding reads the first page again
+            for child in wide.children:
+                if isinstance(child.data, PlanRow):
+                    del tree.nodes_by_plan[child.data.plan_id]
+            wide.remove_children()
+            wide.data.children_loaded = False
             await _settle(pilot)
             placed_at.clear()
             shown_at.clear()
@@ -188,10 +193,16 @@ def run_child(kind: str, db: Path | None = None) -> dict[str, float]:
 def run(plans: int, runs: int, folder: Path) -> dict[str, object]:
     folder.mkdir(parents=True, exist_ok=True)
     small, large = seeded(folder, SMALL), seeded(folder, plans)
-    bare = [run_child("bare")["first_paint_s"] for _ in range(runs)]
+    # interleaved, so that the bare app and both databases see the same load on the machine
+    by_kind: dict[str, list[dict[str, float]]] = {"bare": [], "small": [], "large": []}
+    for _ in range(runs):
+        by_kind["bare"].append(run_child("bare"))
+        by_kind["small"].append(run_child("app", small))
+        by_kind["large"].append(run_child("app", large))
+    bare = [s["first_paint_s"] for s in by_kind["bare"]]
     report: dict[str, object] = {"bare_first_paint_s": statistics.median(bare)}
-    for label, db in (("small", small), ("large", large)):
-        samples = [run_child("app", db) for _ in range(runs)]
+    for label in ("small", "large"):
+        samples = by_kind[label]
         paint = statistics.median(s["first_paint_s"] for s in samples)
         report[label] = {
             "plans": SMALL if label == "small" else plans,

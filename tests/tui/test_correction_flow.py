@@ -12,7 +12,7 @@ import pytest
 from textual.widgets import Button, DataTable, Static, TextArea
 from tui_states import demo_database, demo_decisions, press, run_async, settle, typed, until
 
-import tui.app
+import store.corrections
 from store.corrections import run_correction
 from store.db import archive_root, artifacts_root, database_url
 from tui.app import PlandeskApp
@@ -191,7 +191,8 @@ async def test_ui_stays_live_while_a_correction_runs(
     def correction_with_slow_move(*args: object, **kwargs: object) -> object:
         return run_correction(*args, move=slow_move, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(tui.app, "run_correction", correction_with_slow_move)
+    # the App imports it where it runs a correction, in its worker
+    monkeypatch.setattr(store.corrections, "run_correction", correction_with_slow_move)
     seen: list[str] = []
     original = PlanDetailPane.show_attempt
 

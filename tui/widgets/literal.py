@@ -49,7 +49,7 @@ def short_location(url: str) -> str:
     """Where the database is, short: relative to the working folder when inside it."""
     from pathlib import Path
 
-    from store.db import display_name, sqlite_path
+    from store.locations import display_name, sqlite_path
 
     path = sqlite_path(url)
     if path is None:
@@ -63,6 +63,6 @@ def short_location(url: str) -> str:
 
 def shorten_paths(text: str, url: str) -> str:
     """`text` (a store message) with the database's full path replaced by its short form."""
-    from store.db import display_name
+    from store.locations import display_name
 
     return text.replace(display_name(url), short_location(url))

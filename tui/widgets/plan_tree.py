@@ -121,6 +121,7 @@ class PlanTree(Tree[TreeRow]):
         self.plan_filter: PlanFilter | None = None
         self.nodes_by_plan: dict[str, TreeNode[TreeRow]] = {}
         self.announced_plan_id: str | None = None
+        self._label_widths: dict[NodeID, tuple[tuple[object, ...], int]] = {}
 
     # -- the cursor plan ---------------------------------------------------------------------
 
@@ -158,6 +159,7 @@ class PlanTree(Tree[TreeRow]):
         self.generation += 1
         self.plan_filter = None if plan_filter is None or plan_filter.empty else plan_filter
         self.nodes_by_plan.clear()
+        self._label_widths.clear()
         self.clear()
         self.root.data = None
         self.cursor_line = -1
@@ -497,6 +499,21 @@ class PlanTree(Tree[TreeRow]):
             self._add_plan(level, node, before=index + offset)
 
     # -- labels ---------------------------------------------------------------------------
+
+    def get_label_width(self, node: TreeNode[TreeRow]) -> int:
+        # Tree measures every line's label on each rebuild (each page added, each cursor
+        # read): a plan's width is measured once, again only when what it shows changes.
+        row = node.data
+        if not isinstance(row, PlanRow):
+            return super().get_label_width(node)
+        shows = (node.label, node.allow_expand, row.phase, row.state, row.child_count,
+                 row.unreadable)
+        known = self._label_widths.get(node.id)
+        if known is not None and known[0] == shows:
+            return known[1]
+        width = super().get_label_width(node)
+        self._label_widths[node.id] = (shows, width)
+        return width
 
     def render_label(self, node: TreeNode[TreeRow], base_style: Style, style: Style) -> Text:
         row = node.data
