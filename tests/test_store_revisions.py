@@ -30,13 +30,14 @@ def test_the_cheap_chain_is_alembics_chain():
 def test_a_new_revision_file_moves_the_head_for_both(tmp_path, monkeypatch):
     """A copy of the scripts with one more revision (and files in any name order)."""
     location = tmp_path / "alembic"
+    packaged_head = alembic_chain(revisions.script_location())[1]
     shutil.copytree(revisions.script_location(), location,
                     ignore=shutil.ignore_patterns("__pycache__"))
     for script in (location / "versions").glob("*.py"):
         # renamed so that sorting by file name no longer gives the chain's order
         script.rename(script.with_name(f"r{script.stem[::-1]}.py"))
     (location / "versions" / "a_next.py").write_text(
-        '"""Next."""\n\nrevision = "0099"\ndown_revision = "0005"\n'
+        f'"""Next."""\n\nrevision = "0099"\ndown_revision = "{packaged_head}"\n'
         "branch_labels = None\ndepends_on = None\n\n\n"
         "def upgrade() -> None:\n    pass\n\n\ndef downgrade() -> None:\n    pass\n"
     )
