@@ -23,8 +23,12 @@ from store.db import (
     translated_errors,
 )
 from tui.cli_plans import plans_group
+from tui.config import ConfigError, app_config, configured_database
+from tui.config_commands import config_group
 
 DB_HELP = "Database file path or SQLAlchemy URL (default: $PLANDESK_DB, then the user data dir)."
+CONFIG_HELP = "The TOML config file (default: $PLANDESK_CONFIG, then the user config dir)."
+READ_ONLY_HELP = "Open the database read-only: no corrections, no migrations (or config read_only)."
 
 
 def fail(message: str) -> NoReturn:
@@ -51,28 +55,38 @@ def demo_database_path() -> Path:
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "db", metavar="PATH_OR_URL", help=DB_HELP)
 @click.option("--demo", is_flag=True, help="Open the demo database (created on first use).")
+@click.option("--config", "config", metavar="PATH", help=CONFIG_HELP)
+@click.option("--read-only/--no-read-only", "read_only", default=None, help=READ_ONLY_HELP)
 @click.version_option(package_name="plandesk")
 @click.pass_context
-def main(ctx: click.Context, db: str | None, demo: bool) -> None:
+def main(
+    ctx: click.Context, db: str | None, demo: bool, config: str | None, read_only: bool | None
+) -> None:
     """Browse and correct AI-agent plans. With no command, opens the app."""
     ctx.ensure_object(dict)
-    ctx.obj["db"] = db
+    ctx.obj.update(db=db, config=config, read_only=read_only)
     if ctx.invoked_subcommand is not None:
         return
     if demo and db:
         fail("use either --demo or --db, not both")
     from tui.app import PlandeskApp
 
+    settings, config_problem = app_config(config, database_flag=db, read_only_flag=read_only)
     if demo:
-        app = PlandeskApp(database_url(demo_database_path()), create_demo=True)
+        app = PlandeskApp(database_url(demo_database_path()), create_demo=True,
+                          config=settings, config_problem=config_problem)
     else:
-        app = PlandeskApp(database_url(db))
+        app = PlandeskApp(database_url(settings.settings.database), config=settings,
+                          config_problem=config_problem)
     app.run()
     sys.exit(app.return_code or 0)
 
 
 def _url(ctx: click.Context, db: str | None) -> str:
-    url = database_url(db or ctx.obj.get("db"))
+    try:
+        url = database_url(db or ctx.obj.get("db") or configured_database(ctx.obj.get("config")))
+    except ConfigError as exc:
+        fail(str(exc))
     try:
         check_supported_url(url)
     except StoreError as exc:
@@ -82,6 +96,7 @@ def _url(ctx: click.Context, db: str | None) -> str:
 
 db_option = click.option("--db", "db", metavar="PATH_OR_URL", help=DB_HELP)
 main.add_command(plans_group)
+main.add_command(config_group)
 
 
 @main.group("db")

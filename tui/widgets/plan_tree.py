@@ -53,12 +53,14 @@ class PlanTree(Tree[TreeRow]):
     """Plans by root, or the flat matches of a filter, loaded lazily."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right", "expand_or_down", "Expand", show=False),
-        Binding("left", "collapse_or_parent", "Collapse", show=False),
-        Binding("home", "first_sibling", "First plan of this level", show=False),
-        Binding("end", "last_sibling", "Last plan of this level", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("right", "expand_or_down", "Expand", show=False, id="tree.expand"),
+        Binding("left", "collapse_or_parent", "Collapse", show=False, id="tree.collapse"),
+        Binding("home", "first_sibling", "First plan of this level", show=False,
+                id="tree.first_sibling"),
+        Binding("end", "last_sibling", "Last plan of this level", show=False,
+                id="tree.last_sibling"),
+        Binding("pageup", "page_up", "Page up", show=False, id="tree.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="tree.page_down"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = Tree.COMPONENT_CLASSES | {

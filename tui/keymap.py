@@ -1,0 +1,82 @@
+"""The user's `[keymap]`: binding ids of plandesk's keys and checked keys to move them to.
+
+Every binding plandesk declares has an id (`plans.revert`, `tree.last_sibling`, ...); Textual's
+`App.set_keymap` rebinds by id. An unknown id or a key Textual would never send is reported
+instead of being applied (or silently never firing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from textual.binding import Binding
+from textual.dom import DOMNode
+from textual.keys import REPLACED_KEYS, Keys, key_to_character
+
+MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
+# "escape", "f5", "pageup", ...: the names Textual gives keys that are not characters
+NAMED_KEYS = frozenset(
+    key.value.rpartition("+")[2] for key in Keys if not key.value.startswith("<")
+)
+
+
+def _subclasses(cls: type[DOMNode]) -> Iterator[type[DOMNode]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def binding_ids() -> dict[str, str]:
+    """Every binding id declared by plandesk's app, screens and widgets, with what it does.
+
+    Read from the classes loaded from `tui` (the App module imports every screen and widget).
+    """
+    found: dict[str, str] = {}
+    for cls in _subclasses(DOMNode):
+        if not cls.__module__.startswith("tui."):
+            continue
+        for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", ())):
+            if binding.id is not None:
+                found.setdefault(binding.id, binding.tooltip or binding.description)
+    return found
+
+
+def key_problem(key: str) -> str | None:
+    """Why Textual would never send `key` (one key, as in a binding), or None if it can."""
+    if not key:
+        return "an empty key"
+    *modifiers, base = key.split("+")
+    unknown = [m for m in modifiers if m not in MODIFIERS]
+    if unknown:
+        return f"{key!r}: unknown modifier {unknown[0]!r} (use {', '.join(sorted(MODIFIERS))})"
+    if len(base) == 1 and base.isprintable() and base != " ":
+        return None
+    # a character's name: question_mark, slash (Textual's for solidus), comma, ...
+    if base in NAMED_KEYS or key_to_character(REPLACED_KEYS.get(base, base)) is not None:
+        return None
+    return (f"{key!r} is not a key name Textual knows (for example 'R', 'ctrl+r', 'f5', "
+            "'question_mark', 'pagedown')")
+
+
+@dataclass(frozen=True)
+class CheckedKeymap:
+    keymap: dict[str, str]  # what can be applied
+    problems: tuple[str, ...]  # one line per entry left out
+
+
+def check_keymap(keymap: Mapping[str, str], known: Mapping[str, str]) -> CheckedKeymap:
+    """The entries of `keymap` that name a known binding id and only valid keys."""
+    good: dict[str, str] = {}
+    problems: list[str] = []
+    for binding_id, keys in keymap.items():
+        if binding_id not in known:
+            problems.append(f"keymap: no binding has the id {binding_id!r}")
+            continue
+        found = [key_problem(key.strip()) for key in keys.split(",")]
+        bad = [problem for problem in found if problem]
+        if bad:
+            problems.append(f"keymap.{binding_id}: {bad[0]}")
+            continue
+        good[binding_id] = ",".join(key.strip() for key in keys.split(","))
+    return CheckedKeymap(good, tuple(problems))
