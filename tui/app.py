@@ -194,7 +194,7 @@ class PlandeskApp(App[None]):
             try:
                 with session_scope(engine) as session:
                     # fails here, on the loading screen, if it cannot connect or read
-                    first_roots = plans.roots_page(session)
+                    first_roots = plans.roots_page(session, limit=self.settings.tree_page_size)
             except Exception:
                 engine.dispose()
                 raise
@@ -220,6 +220,7 @@ class PlandeskApp(App[None]):
             artifacts_root=self.artifacts_root,
             archive_root=self.archive_root,
             read_only=self.read_only,
+            tree_page_size=self.settings.tree_page_size,
             correction_running=self.correction_running,
         )
         self._show(PlansScreen(self.database, message.first_roots))

@@ -22,5 +22,6 @@ class DatabaseContext:
     artifacts_root: Path
     archive_root: Path
     read_only: bool = False
+    tree_page_size: int = 200  # plans read at a time per tree level
     # asks the App whether a correction of this decision id is still running
     correction_running: Callable[[str], bool] = lambda decision_id: False

@@ -7,10 +7,12 @@ from pathlib import Path
 from tui_states import demo_database, press, run_async, settle
 
 from store.db import database_url
+from store.seed import seed_database
 from tui.app import PlandeskApp
 from tui.config import app_config
 from tui.screens.help import HelpScreen
 from tui.screens.plans import PlansScreen
+from tui.widgets.plan_rows import MoreRow, PlanRow
 
 SIZE = (120, 36)
 
@@ -133,3 +135,24 @@ async def test_an_unknown_theme_is_told_and_the_default_kept(workdir: Path) -> N
         [toast] = notifications(app)
         assert "theme: 'no-such-theme' is not a theme plandesk has" in toast
     assert (workdir / "config.toml").read_text() == 'theme = "no-such-theme"\n'
+
+
+@run_async
+async def test_the_tree_reads_as_many_plans_at_a_time_as_configured(workdir: Path) -> None:
+    seed_database(database_url(workdir / "demo.db"), 60, 2, wide=35)  # one root, 59 children
+    app = app_with(workdir, "tree_page_size = 10\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PlansScreen)
+        tree = screen.plan_tree
+        wide = next(n for n in tree.root.children
+                    if isinstance(n.data, PlanRow) and n.data.child_count == 59)
+        tree.move_cursor(wide)
+        await press(pilot, "right")
+        page = [node.data for node in wide.children]
+        assert sum(isinstance(r, PlanRow) for r in page) == 10
+        assert isinstance(page[-1], MoreRow) and page[-1].remaining == 49
+        await press(pilot, "down", "end")  # the real last child: one page read from the end
+        assert tree.cursor_node is not None and tree.cursor_node.parent is wide
+        assert sum(isinstance(n.data, PlanRow) for n in wide.children) == 20

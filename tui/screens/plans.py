@@ -98,7 +98,8 @@ class PlansScreen(Screen[None]):
                     id="filter",
                 )
                 yield Static(id="filter-status")
-                yield PlanTree(self.context.session, id="plan-tree")
+                yield PlanTree(self.context.session, page_size=self.context.tree_page_size,
+                               id="plan-tree")
             yield PlanDetailPane(id="detail")
         yield KeysFooter()
 
