@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -165,3 +166,23 @@ def test_config_commands_never_open_a_database(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert not target.exists()
     assert sqlite3.sqlite_version  # the standard library is all this test touched
+
+
+def test_the_readme_example_is_a_valid_config_with_nothing_unknown(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    [example] = re.findall(r"```toml\n(.*?)```", readme, flags=re.DOTALL)
+    config = tmp_path / "config.toml"
+    config.write_text(example)
+    loaded = load_config(str(config))
+    assert loaded.warnings == ()
+    assert loaded.settings.keymap == {"plans.revert": "R", "app.help": "f1,question_mark"}
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["db", "downgrade", "0004"],
+                                     ["correct", "P", "D", "--mode", "append", "--guidance", "g"]])
+def test_commands_that_write_are_refused_with_read_only(tmp_path: Path, command) -> None:
+    target = tmp_path / "x.db"
+    result = run("--read-only", "--db", str(target), *command)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("plandesk: read-only: ")
+    assert not target.exists()

@@ -94,6 +94,11 @@ def _url(ctx: click.Context, db: str | None) -> str:
     return url
 
 
+def _refuse_if_read_only(ctx: click.Context, what: str) -> None:
+    if ctx.obj.get("read_only"):
+        fail(f"read-only: {what} would write to the database; run it without --read-only.")
+
+
 db_option = click.option("--db", "db", metavar="PATH_OR_URL", help=DB_HELP)
 main.add_command(plans_group)
 main.add_command(config_group)
@@ -143,6 +148,7 @@ def db_current(ctx: click.Context, db: str | None) -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context, db: str | None, target: str, backup: bool) -> None:
     """Apply pending migrations (each revision in its own transaction)."""
+    _refuse_if_read_only(ctx, "db upgrade")
     url = _url(ctx, db)
     started: list[migrations.Revision] = []
 
@@ -181,6 +187,7 @@ def db_downgrade(
     `plandesk db upgrade`. Data that cannot be kept is listed, and nothing is done
     without --force.
     """
+    _refuse_if_read_only(ctx, "db downgrade")
     url = _url(ctx, db)
     with reported_errors(url):
         try:
@@ -254,6 +261,7 @@ def correct_command(
     from store.db import archive_root, artifacts_root, engine_scope
     from store.models import CorrectionState
 
+    _refuse_if_read_only(ctx, "correct")
     url = _url(ctx, db)
     with reported_errors(url):
         status = migrations.inspect_database(url)

@@ -63,22 +63,6 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
 }
 FREE_TABLES = frozenset({"keymap"})  # tables whose keys are the user's (binding ids)
 
-EXAMPLE = """\
-# plandesk config (TOML). Every key is optional.
-database = "~/plans/plandesk.db"   # a path or a SQLAlchemy URL; --db and $PLANDESK_DB win
-theme = "nord"                     # chosen in the palette (ctrl+p, "theme") and kept here
-tree_page_size = 200               # plans read at a time per tree level
-refresh_seconds = 2.0              # how often the open database is checked for changes
-read_only = false                  # true: never write (as --read-only)
-
-[keymap]                           # binding id = "key[,key...]"; `?` lists the ids
-"plans.revert" = "R"
-"tree.last_sibling" = "G,end"
-
-[layout]
-tree_width = 48                    # columns
-tree_hidden = false
-"""
 
 
 def default_config_path() -> Path:

@@ -27,18 +27,23 @@ def _subclasses(cls: type[DOMNode]) -> Iterator[type[DOMNode]]:
         yield from _subclasses(sub)
 
 
-def binding_ids() -> dict[str, str]:
-    """Every binding id declared by plandesk's app, screens and widgets, with what it does.
+def declared_bindings() -> Iterator[tuple[type[DOMNode], Binding]]:
+    """Every binding declared by plandesk's app, screens and widgets, with its class.
 
     Read from the classes loaded from `tui` (the App module imports every screen and widget).
     """
-    found: dict[str, str] = {}
     for cls in _subclasses(DOMNode):
-        if not cls.__module__.startswith("tui."):
-            continue
-        for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", ())):
-            if binding.id is not None:
-                found.setdefault(binding.id, binding.tooltip or binding.description)
+        if cls.__module__.startswith("tui."):
+            for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", ())):
+                yield cls, binding
+
+
+def binding_ids() -> dict[str, str]:
+    """Every binding id plandesk declares, with what the binding does."""
+    found: dict[str, str] = {}
+    for _, binding in declared_bindings():
+        if binding.id is not None:
+            found.setdefault(binding.id, binding.tooltip or binding.description)
     return found
 
 

@@ -10,6 +10,7 @@ from store.db import database_url
 from store.seed import seed_database
 from tui.app import PlandeskApp
 from tui.config import app_config
+from tui.keymap import binding_ids, declared_bindings
 from tui.screens.help import HelpScreen
 from tui.screens.plans import PlansScreen
 from tui.widgets.plan_rows import MoreRow, PlanRow
@@ -156,3 +157,13 @@ async def test_the_tree_reads_as_many_plans_at_a_time_as_configured(workdir: Pat
         await press(pilot, "down", "end")  # the real last child: one page read from the end
         assert tree.cursor_node is not None and tree.cursor_node.parent is wide
         assert sum(isinstance(n.data, PlanRow) for n in wide.children) == 20
+
+
+def test_every_binding_plandesk_declares_has_an_id() -> None:
+    missing = [
+        f"{cls.__module__}.{cls.__name__}: {binding.key} -> {binding.action}"
+        for cls, binding in declared_bindings() if binding.id is None
+    ]
+    assert missing == []
+    ids = binding_ids()
+    assert {"plans.revert", "plans.append", "app.help", "tree.last_sibling"} <= set(ids)
