@@ -41,7 +41,7 @@ from store.models import CorrectionAttempt, CorrectionState, Decision, Plan
 from tui.commands import PlanCommands
 from tui.config import DEFAULTS, Config, ConfigError, save_settings
 from tui.context import DatabaseContext
-from tui.keymap import binding_ids, check_keymap
+from tui.keymap import check_keymap, declared_bindings
 from tui.messages import (
     CorrectionFinished,
     CorrectionRefused,
@@ -99,7 +99,7 @@ class PlandeskApp(App[None]):
         # what was wrong with the config file, told once the app is on screen
         self.config_problems = [p for p in (config_problem,) if p] + list(
             config.warnings if config is not None else ())
-        keymap = check_keymap(self.settings.keymap, binding_ids())
+        keymap = check_keymap(self.settings.keymap, declared_bindings())
         self.config_problems += keymap.problems
         self.set_keymap(keymap.keymap)
         if self.read_only:

@@ -7,7 +7,7 @@ instead of being applied (or silently never firing).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from textual.binding import Binding
@@ -70,8 +70,15 @@ class CheckedKeymap:
     problems: tuple[str, ...]  # one line per entry left out
 
 
-def check_keymap(keymap: Mapping[str, str], known: Mapping[str, str]) -> CheckedKeymap:
-    """The entries of `keymap` that name a known binding id and only valid keys."""
+def check_keymap(
+    keymap: Mapping[str, str], declared: Iterable[tuple[type[DOMNode], Binding]]
+) -> CheckedKeymap:
+    """The entries of `keymap` that name a known binding id and only valid keys; a key taken
+    from another binding of the same screen or widget is applied, and told."""
+    by_class: dict[type[DOMNode], list[Binding]] = {}
+    for cls, binding in declared:
+        by_class.setdefault(cls, []).append(binding)
+    known = {b.id for bindings in by_class.values() for b in bindings if b.id is not None}
     good: dict[str, str] = {}
     problems: list[str] = []
     for binding_id, keys in keymap.items():
@@ -84,4 +91,13 @@ def check_keymap(keymap: Mapping[str, str], known: Mapping[str, str]) -> Checked
             problems.append(f"keymap.{binding_id}: {bad[0]}")
             continue
         good[binding_id] = ",".join(key.strip() for key in keys.split(","))
-    return CheckedKeymap(good, tuple(problems))
+    for bindings in by_class.values():
+        for moved in (b for b in bindings if b.id in good):
+            new_keys = set(good[moved.id or ""].split(","))
+            for other in bindings:
+                lost = new_keys & set(other.key.split(","))
+                if other.id not in good and lost:
+                    problems.append(
+                        f"keymap.{moved.id}: {sorted(lost)[0]!r} was the key of {other.id} "
+                        f"({other.description}), which now has no key there")
+    return CheckedKeymap(good, tuple(dict.fromkeys(problems)))

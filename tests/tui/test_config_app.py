@@ -79,6 +79,18 @@ async def test_unknown_ids_and_bad_keys_are_reported_and_the_rest_applies(workdi
 
 
 @run_async
+async def test_a_key_moved_onto_another_bindings_key_is_told(workdir: Path) -> None:
+    demo_database(workdir)
+    app = app_with(workdir, '[keymap]\n"plans.reload" = "a"\n')
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, PlansScreen)
+        [toast] = notifications(app)
+        assert toast == ("Config file: keymap.plans.reload: 'a' was the key of plans.append "
+                         "(Append), which now has no key there")
+
+
+@run_async
 async def test_a_bad_config_file_is_told_and_the_app_starts_with_defaults(workdir: Path) -> None:
     demo_database(workdir)
     app = app_with(workdir, 'theme = "nord"\n[keymap]\n"app.help" = "f1"\nread_only = yes\n')
