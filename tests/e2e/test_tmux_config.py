@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from test_tmux import PLANDESK, screen_of, tmux, wait_for, wait_until_gone
+from tmux_driver import PLANDESK, app_on, screen_of, tmux, wait_for, wait_until_gone
 
 pytestmark = [
     pytest.mark.e2e,
@@ -21,21 +20,12 @@ pytestmark = [
 
 @contextmanager
 def app_with_config(tmp_path: Path, config_text: str) -> Iterator[str]:
-    """`plandesk --config config.toml --db demo.db` on a new demo in a 120x40 tmux session."""
+    """`plandesk --config config.toml --db demo.db` on a new demo, in tmux."""
     subprocess.run([str(PLANDESK), "demo", str(tmp_path / "demo.db")], check=True,
                    capture_output=True)
     (tmp_path / "config.toml").write_text(config_text)
-    session = f"plandesk-config-e2e-{uuid.uuid4().hex[:8]}"
-    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", "-c", str(tmp_path),
-         "-e", "TEXTUAL_ANIMATIONS=none",
-         f"env -u COLUMNS -u LINES {PLANDESK} --config config.toml --db demo.db; "
-         "echo plandesk-exited-$?; read _")
-    try:
-        tmux("set-option", "-t", session, "window-size", "manual")
-        tmux("resize-window", "-t", session, "-x", "120", "-y", "40")
+    with app_on(tmp_path, "--config", "config.toml", "--db", "demo.db") as session:
         yield session
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
 
 def test_a_bad_config_file_is_told_and_the_app_starts_with_defaults(tmp_path: Path) -> None:
