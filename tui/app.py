@@ -292,13 +292,14 @@ class PlandeskApp(App[None]):
         # the theme picked in the palette is remembered; the one the config set is already
         if self.config is not None and self.remember_theme and theme != self.settings.theme:
             self.settings = self.settings.model_copy(update={"theme": theme})
-            self.save_theme(self.config, theme)
+            self.save_theme(self.config)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="config",
+    @work(thread=True, exit_on_error=False, group="config",
           description="Saving the theme in the config file")
-    def save_theme(self, config: Config, theme: str) -> None:
+    def save_theme(self, config: Config) -> None:
         try:
-            save_settings(config.path, {"theme": theme})
+            # the newest choice, read when the file is free: quick picks end on the last one
+            save_settings(config.path, lambda: {"theme": self.settings.theme})
         except (ConfigError, OSError) as exc:
             self.call_from_thread(self.notify, f"The theme was not saved: {exc}",
                                   title="Config file", severity="warning", markup=False)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import threading
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -242,9 +243,21 @@ def configured_database(config_flag: str | None) -> str | None:
     return load_config(config_flag).settings.database
 
 
-def save_settings(path: Path, values: Mapping[str, Any]) -> None:
+_saving = threading.Lock()
+
+
+def save_settings(
+    path: Path, values: Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+) -> None:
     """Set a few keys in the file (dotted names for tables: "layout.tree_width"), keeping
-    everything else in it, comments included; written to a temporary file, then renamed."""
+    everything else in it, comments included; written to a temporary file, then renamed.
+
+    One save at a time; `values` may be a function, called once it is this save's turn."""
+    with _saving:
+        _save(path, values() if callable(values) else values)
+
+
+def _save(path: Path, values: Mapping[str, Any]) -> None:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

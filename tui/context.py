@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from store.db import SessionFactory
+from store.plans import PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,6 @@ class DatabaseContext:
     artifacts_root: Path
     archive_root: Path
     read_only: bool = False
-    tree_page_size: int = 200  # plans read at a time per tree level
+    tree_page_size: int = PAGE_SIZE  # plans read at a time per tree level
     # asks the App whether a correction of this decision id is still running
     correction_running: Callable[[str], bool] = lambda decision_id: False
