@@ -86,6 +86,12 @@ class DatabaseReplacedError(StoreError):
     title = "Database file replaced or deleted"
 
 
+class ReadOnlyModeError(StoreError):
+    """Something that would write was asked for while plandesk runs with --read-only."""
+
+    title = "Read-only mode"
+
+
 def parsed_url(url: str) -> URL | None:
     """SQLAlchemy's reading of `url`, or None when it is not a URL."""
     try:
@@ -225,7 +231,10 @@ def _sqlite_connect_listener(*, foreign_keys: bool, read_only: bool, manual_begi
             cursor.execute("PRAGMA temp_store = MEMORY")
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
-        if not read_only:
+        if read_only:
+            # mode=ro already refuses writes to the file; query_only refuses them in SQL too
+            cursor.execute("PRAGMA query_only = ON")
+        else:
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
 
@@ -241,7 +250,8 @@ def create_db_engine(
 ) -> Engine:
     """An engine for `url`. SQLite gets foreign keys, WAL and a busy timeout on every connection.
 
-    `read_only` opens SQLite with mode=ro so that inspecting a file can never change it.
+    `read_only` opens SQLite with mode=ro and query_only, so that inspecting a file can never
+    change it, and makes every PostgreSQL transaction read-only (default_transaction_read_only).
     `transactional_ddl` applies SQLAlchemy's pysqlite recipe (we emit BEGIN ourselves) so that
     DDL takes part in the transaction and a failed migration leaves nothing behind.
     """
@@ -250,6 +260,10 @@ def create_db_engine(
     if path is None:
         if make_url(url).get_backend_name() == "sqlite":
             return sa.create_engine(url)
+        if read_only:
+            # the server refuses every write, whatever a bug in plandesk might try
+            return sa.create_engine(url, pool_pre_ping=True, connect_args={
+                "options": "-c default_transaction_read_only=on"})
         return sa.create_engine(url, pool_pre_ping=True)
     if read_only:
         engine = sa.create_engine(

@@ -211,3 +211,10 @@ def engine(head_url) -> Iterator[sa.Engine]:
     engine = create_db_engine(head_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def no_user_config(tmp_path_factory, monkeypatch) -> None:
+    """No test reads or writes the config file of the person running the tests."""
+    folder = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("PLANDESK_CONFIG", str(folder / "config.toml"))

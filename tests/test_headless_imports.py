@@ -63,6 +63,8 @@ def test_headless_commands_never_import_textual(tmp_path):
         connection.close()
     commands = [
         ["db", "history"],
+        ["config", "path"],
+        ["config", "show"],
         ["db", "current", "--db", demo],
         ["db", "upgrade", "--db", legacy],
         ["db", "downgrade", "0003", "--db", legacy],

@@ -23,7 +23,9 @@ from textual.widgets import Input, TextArea
 
 from store.locations import archive_root, artifacts_root, sqlite_path
 from tui.commands import IntegrityCommands, PlanCommands
+from tui.config import DEFAULTS, Config, ConfigError, save_settings
 from tui.context import DatabaseContext
+from tui.keymap import check_keymap, declared_bindings
 from tui.messages import (
     CorrectionFinished,
     CorrectionRefused,
@@ -55,20 +57,41 @@ class PlandeskApp(App[None]):
     TITLE = "plandesk"
     COMMANDS = App.COMMANDS | {PlanCommands, IntegrityCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
+        Binding("q", "quit", "Quit", id="app.quit"),
         # Textual 8 only tells ctrl+c users to press ctrl+q; in a terminal ctrl+c means stop,
         # so it quits like q (a focused text box copies a selection with it: its binding comes
         # first, and with nothing selected action_interrupt keeps what was typed).
-        Binding("ctrl+c", "interrupt", "Quit", show=False),
-        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("ctrl+c", "interrupt", "Quit", show=False, id="app.interrupt"),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         Binding("ctrl+p", "command_palette", "Palette",
-                show=False),
+                show=False, id="app.command_palette"),
     ]
 
-    def __init__(self, url: str, *, create_demo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        create_demo: bool = False,
+        config: Config | None = None,
+        config_problem: str | None = None,
+    ) -> None:
         super().__init__()
         self.url = url
         self.create_demo = create_demo
+        # None: nothing is read from or written to a config file (as in most tests)
+        self.config = config
+        self.settings = config.settings if config is not None else DEFAULTS
+        self.read_only = self.settings.read_only
+        # what was wrong with the config file, told once the app is on screen
+        self.config_problems = [p for p in (config_problem,) if p] + list(
+            config.warnings if config is not None else ())
+        keymap = check_keymap(self.settings.keymap, declared_bindings())
+        self.config_problems += keymap.problems
+        self.set_keymap(keymap.keymap)
+        if self.read_only:
+            self.title = "plandesk (read-only)"
+        # off until the config's own theme is applied: only a change the user makes is saved
+        self.remember_theme = False
         self.engine: Engine | None = None
         # what screens are given about the open database; None until it is open
         self.database: DatabaseContext | None = None
@@ -83,6 +106,11 @@ class PlandeskApp(App[None]):
     FILE_CHECK_SECONDS = 2.0
 
     def on_mount(self) -> None:
+        self.apply_config_theme()
+        self.remember_theme = self.config is not None
+        if self.config_problems:
+            self.notify("\n".join(self.config_problems), title="Config file",
+                        severity="error", markup=False, timeout=30)
         # after the first frame: the worker's imports would otherwise compete with drawing it
         self.call_after_refresh(self.open_database)
         self.file_check = self.set_interval(self.FILE_CHECK_SECONDS, self._start_file_check)
@@ -133,27 +161,42 @@ class PlandeskApp(App[None]):
           description="Opening the database")
     def open_database(self) -> None:
         from store import migrations, plans
-        from store.db import check_writable, create_db_engine, session_scope, to_store_error
+        from store.db import (
+            ReadOnlyModeError,
+            check_writable,
+            create_db_engine,
+            session_scope,
+            to_store_error,
+        )
 
         try:
             path = sqlite_path(self.url)
             if self.create_demo and path is not None and not path.exists():
+                if self.read_only:
+                    raise ReadOnlyModeError(
+                        "read-only: the demo database does not exist yet, and creating it "
+                        "would write. Start plandesk --demo once without --read-only.")
                 from store.demo import create_demo
 
                 create_demo(self.url)
             status = migrations.inspect_database(self.url)
-            if path is not None:
+            if path is not None and not self.read_only:
                 # inspect_database never writes; the engine below would (WAL), so a read-only
                 # file stops here with nothing written.
                 check_writable(path)
+            if not status.up_to_date and self.read_only:
+                raise ReadOnlyModeError(
+                    f"read-only: {status.where} is at revision {status.current or '(empty)'} "
+                    f"and needs a migration to {status.head}, which would write. Quit, then "
+                    "run `plandesk db upgrade`, or start plandesk without --read-only.")
             if not status.up_to_date:
                 self.post_message(MigrationNeeded(status, is_sqlite=path is not None))
                 return
-            engine = create_db_engine(self.url)
+            engine = create_db_engine(self.url, read_only=self.read_only)
             try:
                 with session_scope(engine) as session:
                     # fails here, on the loading screen, if it cannot connect or read
-                    first_roots = plans.roots_page(session)
+                    first_roots = plans.roots_page(session, limit=self.settings.tree_page_size)
             except Exception:
                 engine.dispose()
                 raise
@@ -181,10 +224,13 @@ class PlandeskApp(App[None]):
             session=partial(session_scope, message.engine),
             artifacts_root=self.artifacts_root,
             archive_root=self.archive_root,
+            read_only=self.read_only,
+            tree_page_size=self.settings.tree_page_size,
             correction_running=self.correction_running,
         )
         self._show(PlansScreen(self.database, message.first_roots))
-        self.recover_corrections()
+        if not self.read_only:
+            self.recover_corrections()
 
     def on_migration_needed(self, message: MigrationNeeded) -> None:
         from tui.screens.migration import MigrationScreen
@@ -241,6 +287,34 @@ class PlandeskApp(App[None]):
     def action_quit_with_error(self) -> None:
         self.exit(return_code=1)
 
+    # -- config ------------------------------------------------------------------------------
+
+    def apply_config_theme(self) -> None:
+        theme = self.settings.theme
+        if theme is None:
+            return
+        if theme not in self.available_themes:
+            self.config_problems.append(
+                f"theme: {theme!r} is not a theme plandesk has (ctrl+p, \"theme\" lists them)")
+            return
+        self.theme = theme
+
+    def watch_theme(self, theme: str) -> None:
+        # the theme picked in the palette is remembered; the one the config set is already
+        if self.config is not None and self.remember_theme and theme != self.settings.theme:
+            self.settings = self.settings.model_copy(update={"theme": theme})
+            self.save_theme(self.config)
+
+    @work(thread=True, exit_on_error=False, group="config",
+          description="Saving the theme in the config file")
+    def save_theme(self, config: Config) -> None:
+        try:
+            # the newest choice, read when the file is free: quick picks end on the last one
+            save_settings(config.path, lambda: {"theme": self.settings.theme})
+        except (ConfigError, OSError) as exc:
+            self.call_from_thread(self.notify, f"The theme was not saved: {exc}",
+                                  title="Config file", severity="warning", markup=False)
+
     # -- corrections -------------------------------------------------------------------------
 
     @property
@@ -291,6 +365,10 @@ class PlandeskApp(App[None]):
 
     def start_correction(self, request: CorrectionRequest) -> None:
         """Run a confirmed correction in a thread worker (one at a time per decision)."""
+        if self.read_only:
+            self.notify("read-only: corrections are disabled.", title="Correction",
+                        severity="warning", markup=False)
+            return
         if self.correction_running(request.decision_id):
             self.notify(f"A correction of decision #{request.sequence} is still running.",
                         title="Correction", severity="warning", markup=False)

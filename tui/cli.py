@@ -17,11 +17,14 @@ from typing import TYPE_CHECKING, ClassVar, NoReturn
 import click
 
 from store.locations import database_url, display_name, sqlite_path
+from tui.config import ConfigError, app_config, configured_database
 
 if TYPE_CHECKING:
     from store import migrations
 
 DB_HELP = "Database file path or SQLAlchemy URL (default: $PLANDESK_DB, then the user data dir)."
+CONFIG_HELP = "The TOML config file (default: $PLANDESK_CONFIG, then the user config dir)."
+READ_ONLY_HELP = "Open the database read-only: no corrections, no migrations (or config read_only)."
 
 
 def fail(message: str) -> NoReturn:
@@ -53,6 +56,7 @@ class LazyGroup(click.Group):
 
     lazy_commands: ClassVar[dict[str, tuple[str, str]]] = {
         "plans": ("tui.cli_plans", "plans_group"),
+        "config": ("tui.config_commands", "config_group"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -69,22 +73,29 @@ class LazyGroup(click.Group):
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", "db", metavar="PATH_OR_URL", help=DB_HELP)
 @click.option("--demo", is_flag=True, help="Open the demo database (created on first use).")
+@click.option("--config", "config", metavar="PATH", help=CONFIG_HELP)
+@click.option("--read-only/--no-read-only", "read_only", default=None, help=READ_ONLY_HELP)
 @click.version_option(package_name="plandesk")
 @click.pass_context
-def main(ctx: click.Context, db: str | None, demo: bool) -> None:
+def main(
+    ctx: click.Context, db: str | None, demo: bool, config: str | None, read_only: bool | None
+) -> None:
     """Browse and correct AI-agent plans. With no command, opens the app."""
     ctx.ensure_object(dict)
-    ctx.obj["db"] = db
+    ctx.obj.update(db=db, config=config, read_only=read_only)
     if ctx.invoked_subcommand is not None:
         return
     if demo and db:
         fail("use either --demo or --db, not both")
     from tui.app import PlandeskApp
 
+    settings, config_problem = app_config(config, database_flag=db, read_only_flag=read_only)
     if demo:
-        app = PlandeskApp(database_url(demo_database_path()), create_demo=True)
+        app = PlandeskApp(database_url(demo_database_path()), create_demo=True,
+                          config=settings, config_problem=config_problem)
     else:
-        app = PlandeskApp(database_url(db))
+        app = PlandeskApp(database_url(settings.settings.database), config=settings,
+                          config_problem=config_problem)
     app.run()
     sys.exit(app.return_code or 0)
 
@@ -92,12 +103,20 @@ def main(ctx: click.Context, db: str | None, demo: bool) -> None:
 def _url(ctx: click.Context, db: str | None) -> str:
     from store.db import StoreError, check_supported_url
 
-    url = database_url(db or ctx.obj.get("db"))
+    try:
+        url = database_url(db or ctx.obj.get("db") or configured_database(ctx.obj.get("config")))
+    except ConfigError as exc:
+        fail(str(exc))
     try:
         check_supported_url(url)
     except StoreError as exc:
         fail(str(exc))
     return url
+
+
+def _refuse_if_read_only(ctx: click.Context, what: str) -> None:
+    if ctx.obj.get("read_only"):
+        fail(f"read-only: {what} would write to the database; run it without --read-only.")
 
 
 db_option = click.option("--db", "db", metavar="PATH_OR_URL", help=DB_HELP)
@@ -153,6 +172,7 @@ def db_current(ctx: click.Context, db: str | None) -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context, db: str | None, target: str, backup: bool) -> None:
     """Apply pending migrations (each revision in its own transaction)."""
+    _refuse_if_read_only(ctx, "db upgrade")
     from store import migrations
     from store.db import StoreError, translated_errors
 
@@ -198,6 +218,7 @@ def db_downgrade(
     `plandesk db upgrade`. Data that cannot be kept is listed, and nothing is done
     without --force.
     """
+    _refuse_if_read_only(ctx, "db downgrade")
     from store import migrations
 
     url = _url(ctx, db)
@@ -283,6 +304,7 @@ def correct_command(
     from store.db import archive_root, artifacts_root, engine_scope
     from store.models import CorrectionState
 
+    _refuse_if_read_only(ctx, "correct")
     url = _url(ctx, db)
     with reported_errors(url):
         status = migrations.inspect_database(url)

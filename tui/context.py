@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     # store.db loads SQLAlchemy: the App builds a context only once the database is open
     from store.db import SessionFactory
 
+# store.plans.PAGE_SIZE, spelled out: importing store.plans here would load SQLAlchemy before the
+# first frame (tests/tui/test_context.py checks that the two agree)
+DEFAULT_TREE_PAGE_SIZE = 200
+
 
 @dataclass(frozen=True)
 class DatabaseContext:
@@ -25,5 +29,6 @@ class DatabaseContext:
     artifacts_root: Path
     archive_root: Path
     read_only: bool = False
+    tree_page_size: int = DEFAULT_TREE_PAGE_SIZE  # plans read at a time per tree level
     # asks the App whether a correction of this decision id is still running
     correction_running: Callable[[str], bool] = lambda decision_id: False

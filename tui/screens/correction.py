@@ -105,8 +105,9 @@ class CorrectionModal(ModalScreen[CorrectionRequest | None]):
     cancel. The plan (name and full id) and the decision (sequence and title) are named."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "confirm", "Confirm correction", key_display="ctrl+s"),
-        Binding("escape", "cancel", "Cancel", key_display="esc"),
+        Binding("ctrl+s", "confirm", "Confirm correction", key_display="ctrl+s",
+                id="correction.confirm"),
+        Binding("escape", "cancel", "Cancel", key_display="esc", id="correction.cancel"),
     ]
 
     def __init__(

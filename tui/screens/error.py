@@ -48,7 +48,7 @@ OUTCOMES: dict[type[StoreError], str] = {
 
 class ErrorScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q,escape", "app.quit_with_error", "Quit"),
+        Binding("q,escape", "app.quit_with_error", "Quit", id="error.quit"),
     ]
 
     def __init__(self, error: StoreError, url: str) -> None:

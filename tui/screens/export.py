@@ -73,8 +73,8 @@ class ExportModal(ModalScreen[ExportResult | None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "export", "Export", key_display="ctrl+s"),
-        Binding("escape", "cancel", "Cancel", key_display="esc"),
+        Binding("ctrl+s", "export", "Export", key_display="ctrl+s", id="export.confirm"),
+        Binding("escape", "cancel", "Cancel", key_display="esc", id="export.cancel"),
     ]
 
     def __init__(self, context: DatabaseContext, plan_id: str, plan_name: str,

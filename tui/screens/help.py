@@ -133,7 +133,8 @@ def _rows(section: dict[tuple[str, str], list[str]]) -> tuple[tuple[str, str], .
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark,q", "dismiss", "Close help", key_display="esc"),
+        Binding("escape,question_mark,q", "dismiss", "Close help", key_display="esc",
+                id="help.close"),
     ]
 
     def __init__(self, sections: list[HelpSection]) -> None:

@@ -38,15 +38,18 @@ class MigrationScreen(Screen[None]):
     # The same quit keys mean one of three things; check_action enables the one that fits
     # (before: leave untouched; during: ask, then stop after the revision; after a failure: quit).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "apply", "Migrate", priority=True),
-        Binding("b", "toggle_backup", "Backup on/off"),
-        Binding(QUIT_KEYS, "leave", "Quit without changes", key_display="esc"),
+        Binding("enter", "apply", "Migrate", priority=True, id="migration.migrate"),
+        Binding("b", "toggle_backup", "Backup on/off", id="migration.toggle_backup"),
+        # one id for the three: a keymap moves the quit keys whatever they mean now
+        Binding(QUIT_KEYS, "leave", "Quit without changes", key_display="esc",
+                id="migration.quit"),
         Binding(QUIT_KEYS, "stop", "Stop…", key_display="esc",
-                tooltip="Finish the current revision and stop, or keep going"),
-        Binding(QUIT_KEYS, "close", "Quit", key_display="esc"),
-        Binding("ctrl+c", "leave", "Quit without changes", show=False),
-        Binding("ctrl+c", "stop", "Stop…", show=False),
-        Binding("ctrl+c", "close", "Quit", show=False),
+                tooltip="Finish the current revision and stop, or keep going",
+                id="migration.quit"),
+        Binding(QUIT_KEYS, "close", "Quit", key_display="esc", id="migration.quit"),
+        Binding("ctrl+c", "leave", "Quit without changes", show=False, id="migration.interrupt"),
+        Binding("ctrl+c", "stop", "Stop…", show=False, id="migration.interrupt"),
+        Binding("ctrl+c", "close", "Quit", show=False, id="migration.interrupt"),
     ]
 
     RUNNING_HELP = "Migrating… escape (or q, ctrl+c) asks whether to stop after this revision."

@@ -55,30 +55,40 @@ class PlansScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: the App runs it as it takes the key, before it hands the keys typed
         # right after `/` to the focused widget (see action_filter)
-        Binding("slash", "filter", "Filter", key_display="/", priority=True),
-        Binding("enter", "filter_enter", "To the matches", show=False, priority=True),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("ctrl+r", "reload", "Reload"),
-        Binding("tab", "other_pane", "Tree ↔ tab content", show=False),
-        Binding("shift+tab", "other_pane", "Tree ↔ tab content", show=False),
+        Binding("slash", "filter", "Filter", key_display="/", priority=True, id="plans.filter"),
+        Binding("enter", "filter_enter", "To the matches", show=False, priority=True,
+                id="plans.filter_enter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="plans.clear_filter"),
+        Binding("ctrl+r", "reload", "Reload", id="plans.reload"),
+        Binding("tab", "other_pane", "Tree ↔ tab content", show=False, id="plans.other_pane"),
+        Binding("shift+tab", "other_pane", "Tree ↔ tab content", show=False,
+                id="plans.other_pane_back"),
         # One footer entry for the five tab keys: the footer must fit 80 columns.
         Binding("1", "show_tab('overview')", "Tabs", key_display="1-5",
-                tooltip="1 Overview, 2 Snapshot, 3 Inputs, 4 Decisions, 5 Corrections"),
-        Binding("2", "show_tab('snapshot')", "Snapshot tab", show=False),
-        Binding("3", "show_tab('inputs')", "Inputs tab", show=False),
-        Binding("4", "show_tab('decisions')", "Decisions tab", show=False),
-        Binding("5", "show_tab('corrections')", "Corrections tab", show=False),
+                tooltip="1 Overview, 2 Snapshot, 3 Inputs, 4 Decisions, 5 Corrections",
+                id="plans.tab_overview"),
+        Binding("2", "show_tab('snapshot')", "Snapshot tab", show=False, id="plans.tab_snapshot"),
+        Binding("3", "show_tab('inputs')", "Inputs tab", show=False, id="plans.tab_inputs"),
+        Binding("4", "show_tab('decisions')", "Decisions tab", show=False,
+                id="plans.tab_decisions"),
+        Binding("5", "show_tab('corrections')", "Corrections tab", show=False,
+                id="plans.tab_corrections"),
         Binding("r", "correct('revert')", "Revert",
-                tooltip="Revert the highlighted decision and every later one (Decisions tab)"),
+                tooltip="Revert the highlighted decision and every later one (Decisions tab)",
+                id="plans.revert"),
         Binding("a", "correct('append')", "Append",
-                tooltip="Append a correction after the highlighted decision (Decisions tab)"),
+                tooltip="Append a correction after the highlighted decision (Decisions tab)",
+                id="plans.append"),
         Binding("e", "export", "Export",
-                tooltip="Export the highlighted plan, or the tree under it, as JSON or CSV"),
+                tooltip="Export the highlighted plan, or the tree under it, as JSON or CSV",
+                id="plans.export"),
         # In `?` help, not in the footer: the footer is full at 80 columns.
         Binding("R", "jump_to_root", "Root", show=False,
-                tooltip="Move the tree cursor to the root of the highlighted plan's tree"),
+                tooltip="Move the tree cursor to the root of the highlighted plan's tree",
+                id="plans.jump_to_root"),
         Binding("i", "integrity", "Integrity check", show=False,
-                tooltip="Integrity check: repairs and damaged rows by kind, enter jumps to one"),
+                tooltip="Integrity check: repairs and damaged rows by kind, enter jumps to one",
+                id="plans.integrity"),
     ]
 
     def __init__(self, context: DatabaseContext, first_roots: PlanPage | None = None) -> None:
@@ -100,7 +110,8 @@ class PlansScreen(Screen[None]):
                     id="filter",
                 )
                 yield Static(id="filter-status")
-                yield PlanTree(self.context.session, id="plan-tree")
+                yield PlanTree(self.context.session, page_size=self.context.tree_page_size,
+                               id="plan-tree")
             yield PlanDetailPane(id="detail")
         yield KeysFooter()
 
@@ -271,7 +282,8 @@ class PlansScreen(Screen[None]):
         """The plan on screen and the decision `r`/`a` would correct, or why there is none."""
         verb = "revert" if mode == CorrectionMode.REVERT else "append after"
         if self.context.read_only:
-            return "The database is open read-only: nothing can be corrected."
+            return ("read-only: plandesk was started with --read-only (or read_only = true in "
+                    "its config file); corrections are disabled.")
         tree, pane = self.plan_tree, self.detail_pane
         cursor = tree.cursor_plan_id
         if cursor is None:

@@ -29,8 +29,9 @@ class StopMigrationModal(ModalScreen[bool]):
     StopMigrationModal #stop-buttons Button { margin-right: 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "answer(True)", "Finish this revision and stop"),
-        Binding("escape,k", "answer(False)", "Keep going", key_display="esc"),
+        Binding("s", "answer(True)", "Finish this revision and stop", id="stop_migration.stop"),
+        Binding("escape,k", "answer(False)", "Keep going", key_display="esc",
+                id="stop_migration.keep_going"),
     ]
 
     def __init__(self, where: str) -> None:

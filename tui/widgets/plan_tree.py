@@ -58,12 +58,14 @@ class PlanTree(Tree[TreeRow]):
     """Plans by root, or the flat matches of a filter, loaded lazily."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right", "expand_or_down", "Expand", show=False),
-        Binding("left", "collapse_or_parent", "Collapse", show=False),
-        Binding("home", "first_sibling", "First plan of this level", show=False),
-        Binding("end", "last_sibling", "Last plan of this level", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("right", "expand_or_down", "Expand", show=False, id="tree.expand"),
+        Binding("left", "collapse_or_parent", "Collapse", show=False, id="tree.collapse"),
+        Binding("home", "first_sibling", "First plan of this level", show=False,
+                id="tree.first_sibling"),
+        Binding("end", "last_sibling", "Last plan of this level", show=False,
+                id="tree.last_sibling"),
+        Binding("pageup", "page_up", "Page up", show=False, id="tree.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="tree.page_down"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = Tree.COMPONENT_CLASSES | {
@@ -111,9 +113,12 @@ class PlanTree(Tree[TreeRow]):
             super().__init__()
             self.plan_id = plan_id
 
-    def __init__(self, session: SessionFactory, *, id: str | None = None) -> None:
+    def __init__(
+        self, session: SessionFactory, *, page_size: int = plans.PAGE_SIZE, id: str | None = None
+    ) -> None:
         super().__init__("plans", id=id)
         self.session = session
+        self.page_size = page_size  # plans read at a time per level (config tree_page_size)
         self.show_root = False
         self.guide_depth = 2
         self.auto_expand = False
@@ -209,11 +214,13 @@ class PlanTree(Tree[TreeRow]):
         try:
             with self.session() as session:
                 if request.parent_plan_id is not None:
-                    page = plans.children_page(session, request.parent_plan_id, request.after)
+                    page = plans.children_page(session, request.parent_plan_id, request.after,
+                                               limit=self.page_size)
                 elif request.plan_filter is not None:
-                    page = plans.search_page(session, request.plan_filter, request.after)
+                    page = plans.search_page(session, request.plan_filter, request.after,
+                                             limit=self.page_size)
                 else:
-                    page = plans.roots_page(session, request.after)
+                    page = plans.roots_page(session, request.after, limit=self.page_size)
         except Exception as exc:
             self.post_message(PageFailed(request, str(exc)))
             return
@@ -451,7 +458,7 @@ class PlanTree(Tree[TreeRow]):
     def _fetch_tail(self, generation: int, parent_plan_id: str | None, after: str | None) -> None:
         try:
             with self.session() as session:
-                tail = plans.last_page(session, parent_plan_id, after)
+                tail = plans.last_page(session, parent_plan_id, after, limit=self.page_size)
         except Exception as exc:
             self.post_message(TailLoaded(generation, parent_plan_id, None, str(exc)))
             return
@@ -677,7 +684,8 @@ class PlanTree(Tree[TreeRow]):
     ) -> None:
         try:
             with self.session() as session:
-                steps = plans.reveal_path(session, plan_id, known, loaded_parents)
+                steps = plans.reveal_path(session, plan_id, known, loaded_parents,
+                                          limit=self.page_size)
         except Exception as exc:
             self.post_message(RevealReady(generation, plan_id, error=str(exc)))
             return
@@ -809,7 +817,7 @@ class PlanTree(Tree[TreeRow]):
                     known = {n.plan.plan_id for page in pages.values() for n in page.nodes}
                     try:
                         steps = plans.reveal_path(session, place.cursor_plan_id, known,
-                                                  set(pages))
+                                                  set(pages), limit=self.page_size)
                     except plans.PlanNotFoundError:
                         steps = None
         except Exception as exc:

@@ -1,0 +1,287 @@
+"""The user's TOML config file: where it is, what it sets, and where each setting in effect
+comes from.
+
+Imports neither Textual nor `store`, so that `plandesk config ...` and the headless commands
+that read the default database from it stay quick.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import threading
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+import tomlkit
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from tomlkit.exceptions import TOMLKitError
+
+CONFIG_ENV = "PLANDESK_CONFIG"
+DATABASE_ENV = "PLANDESK_DB"
+CONFIG_NAME = "config.toml"
+
+Source = Literal["default", "file", "env", "flag"]
+
+
+class ConfigError(Exception):
+    """A config file plandesk cannot use; the message names the file and the line."""
+
+
+class LayoutSettings(BaseModel):
+    """The `[layout]` table: the split between the tree and the detail pane."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    tree_width: int | None = Field(default=None, ge=10, le=500)
+    tree_hidden: bool = False
+
+
+class FileSettings(BaseModel):
+    """What a config file may set; every key is optional."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    database: str | None = Field(default=None, min_length=1)
+    theme: str | None = Field(default=None, min_length=1)
+    keymap: dict[str, str] = Field(default_factory=dict)
+    tree_page_size: int = Field(default=200, ge=10, le=5000)
+    refresh_seconds: float = Field(default=2.0, ge=0.1, le=3600)
+    read_only: bool = False
+    layout: LayoutSettings = Field(default_factory=LayoutSettings)
+
+
+DEFAULTS = FileSettings()
+# the keys the file may hold, per table ("" is the top level): anything else is warned about
+KNOWN_KEYS: dict[str, frozenset[str]] = {
+    "": frozenset(FileSettings.model_fields),
+    "layout": frozenset(LayoutSettings.model_fields),
+}
+FREE_TABLES = frozenset({"keymap"})  # tables whose keys are the user's (binding ids)
+
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir("plandesk", appauthor=False)) / CONFIG_NAME
+
+
+def config_path(flag: str | None = None) -> tuple[Path, Source]:
+    """Where the config file is: --config, else $PLANDESK_CONFIG, else the user config dir."""
+    if flag:
+        return Path(flag).expanduser(), "flag"
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env).expanduser(), "env"
+    return default_config_path(), "default"
+
+
+def _line_of(text: str, table: str, key: str) -> int | None:
+    """The line that sets `key` in `[table]`, for messages about a value of the wrong type."""
+    current = ""
+    header = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]")
+    for number, line in enumerate(text.splitlines(), start=1):
+        found = header.match(line)
+        if found:
+            current = found.group(1).strip().strip('"')
+            continue
+        setting = re.match(r'^\s*"?([^"=\s]+)"?\s*=', line)
+        if setting and current == table and setting.group(1) == key:
+            return number
+    return None
+
+
+def _unknown_keys(data: Mapping[str, Any], text: str, path: Path) -> tuple[str, ...]:
+    warnings = []
+    for table, known in KNOWN_KEYS.items():
+        values = data if not table else data.get(table)
+        if not isinstance(values, Mapping):
+            continue
+        for key in values:
+            if key in known or (not table and key in FREE_TABLES):
+                continue
+            name = f"{table}.{key}" if table else key
+            line = _line_of(text, table, key)
+            where = f"{path}, line {line}" if line else str(path)
+            warnings.append(f"{where}: unknown setting {name!r} is ignored")
+    return tuple(warnings)
+
+
+def _invalid(error: ValidationError, text: str, path: Path) -> ConfigError:
+    problems = []
+    for problem in error.errors():
+        loc = [str(part) for part in problem["loc"]]
+        table, key = ("layout", loc[1]) if loc[0] == "layout" and len(loc) > 1 else ("", loc[0])
+        if loc[0] == "keymap" and len(loc) > 1:
+            table, key = "keymap", loc[1]
+        line = _line_of(text, table, key)
+        where = f"{path}, line {line}" if line else str(path)
+        got = problem.get("input")
+        shown = f" (got {got!r})" if not isinstance(got, dict | list) else ""
+        problems.append(f"{where}: {'.'.join(loc)}: {problem['msg']}{shown}")
+    return ConfigError("\n".join(problems))
+
+
+def parse_settings(text: str, path: Path) -> tuple[FileSettings, tuple[str, ...]]:
+    """The settings in a config file's text, and warnings about keys plandesk does not know."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        settings = FileSettings.model_validate(data)
+    except ValidationError as exc:
+        raise _invalid(exc, text, path) from exc
+    return settings, _unknown_keys(data, text, path)
+
+
+def _read_text(path: Path) -> str | None:
+    """The file's text; None for a file that does not exist yet (it sets nothing)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings in effect, and where each came from (default, file, env or flag)."""
+
+    path: Path
+    path_source: Source
+    settings: FileSettings = DEFAULTS
+    sources: Mapping[str, Source] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def source(self, name: str) -> Source:
+        return self.sources.get(name, "default")
+
+    @property
+    def read_only(self) -> bool:
+        return self.settings.read_only
+
+    def rows(self) -> list[tuple[str, Any, Source]]:
+        """Every setting as (dotted name, value, source), for `plandesk config show`."""
+        rows: list[tuple[str, Any, Source]] = []
+        for name, value in self.settings.model_dump().items():
+            if isinstance(value, dict) and not value:
+                rows.append((name, value, self.source(name)))
+            elif isinstance(value, dict) and name in KNOWN_KEYS:
+                for key, inner in value.items():
+                    rows.append((f"{name}.{key}", inner, self.source(f"{name}.{key}")))
+            elif isinstance(value, dict):
+                for key, inner in sorted(value.items()):
+                    rows.append((f"{name}.{key}", inner, self.source(name)))
+            else:
+                rows.append((name, value, self.source(name)))
+        return rows
+
+
+def _file_sources(data: Mapping[str, Any]) -> dict[str, Source]:
+    """Which settings the file itself sets (dotted for `[layout]`)."""
+    sources: dict[str, Source] = {}
+    for key, value in data.items():
+        if key in KNOWN_KEYS and isinstance(value, Mapping):
+            sources.update({f"{key}.{inner}": "file" for inner in value})
+        sources[key] = "file"
+    return sources
+
+
+def load_config(
+    config_flag: str | None = None,
+    *,
+    database_flag: str | None = None,
+    read_only_flag: bool | None = None,
+    use_file: bool = True,
+) -> Config:
+    """The config in effect: the file (raising ConfigError if it is bad), then $PLANDESK_DB,
+    then the flags. `use_file=False` gives the defaults with the env and flags applied, for
+    when the file is bad and the app starts anyway."""
+    path, path_source = config_path(config_flag)
+    settings: FileSettings = DEFAULTS
+    warnings: tuple[str, ...] = ()
+    sources: dict[str, Source] = {}
+    text = _read_text(path) if use_file else None
+    if text is not None:
+        settings, warnings = parse_settings(text, path)
+        sources = _file_sources(tomllib.loads(text))
+    updates: dict[str, Any] = {}
+    env_database = os.environ.get(DATABASE_ENV)
+    if database_flag:
+        updates["database"], sources["database"] = database_flag, "flag"
+    elif env_database:
+        updates["database"], sources["database"] = env_database, "env"
+    if read_only_flag is not None:
+        updates["read_only"], sources["read_only"] = read_only_flag, "flag"
+    return Config(path, path_source, settings.model_copy(update=updates), sources, warnings)
+
+
+def app_config(
+    config_flag: str | None, *, database_flag: str | None, read_only_flag: bool | None
+) -> tuple[Config, str | None]:
+    """The config the app starts with, and what was wrong with the file if it is bad: the app
+    then starts with the defaults (the env and the flags still apply) and says so."""
+    try:
+        return load_config(config_flag, database_flag=database_flag,
+                           read_only_flag=read_only_flag), None
+    except ConfigError as exc:
+        return load_config(config_flag, database_flag=database_flag,
+                           read_only_flag=read_only_flag, use_file=False), str(exc)
+
+
+def configured_database(config_flag: str | None) -> str | None:
+    """The config file's database for a headless command given no --db, unless $PLANDESK_DB
+    names one (it wins); raises ConfigError for a bad file."""
+    if os.environ.get(DATABASE_ENV):
+        return None
+    return load_config(config_flag).settings.database
+
+
+_saving = threading.Lock()
+
+
+def save_settings(
+    path: Path, values: Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+) -> None:
+    """Set a few keys in the file (dotted names for tables: "layout.tree_width"), keeping
+    everything else in it, comments included; written to a temporary file, then renamed.
+
+    One save at a time; `values` may be a function, called once it is this save's turn."""
+    with _saving:
+        _save(path, values() if callable(values) else values)
+
+
+def _save(path: Path, values: Mapping[str, Any]) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    try:
+        document = tomlkit.parse(text)
+    except TOMLKitError as exc:
+        raise ConfigError(f"{path}: not valid TOML, so it was left as it is: {exc}") from exc
+    for name, value in values.items():
+        table_name, _, key = name.rpartition(".")
+        table: Any = document
+        if table_name:
+            if table_name not in document:
+                document[table_name] = tomlkit.table()
+            table = document[table_name]
+        table[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(tomlkit.dumps(document))
+        if path.exists():
+            os.chmod(temporary, path.stat().st_mode & 0o777)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
