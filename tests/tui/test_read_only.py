@@ -15,6 +15,7 @@ from tui_states import demo_database, legacy_database, press, run_async, settle
 
 from store.db import database_url
 from store.demo import create_demo
+from store.revisions import head_revision
 from tui.app import PlandeskApp
 from tui.config import app_config
 from tui.screens.correction import CorrectionModal
@@ -141,7 +142,8 @@ async def test_an_old_database_in_read_only_mode_needs_a_migration_and_is_not_mi
         screen = app.screen
         assert isinstance(screen, ErrorScreen)
         assert str(screen.error).startswith("read-only: ")
-        assert "is at revision 0002 and needs a migration to 0005" in str(screen.error)
+        needs = f"is at revision 0002 and needs a migration to {head_revision()}"
+        assert needs in str(screen.error)
         await press(pilot, "enter")  # the migration screen's key does nothing here
         assert app.screen is screen
         await press(pilot, "q")
@@ -194,7 +196,7 @@ def test_postgresql_old_database_in_read_only_mode_is_not_migrated(
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             assert isinstance(app.screen, ErrorScreen)
-            assert "needs a migration to 0005" in str(app.screen.error)
+            assert f"needs a migration to {head_revision()}" in str(app.screen.error)
             await press(pilot, "q")
         assert app.return_code == 1
 

@@ -36,7 +36,7 @@ class IntegrityCheckFailed(Message, bubble=False):
 
 class IntegrityScreen(Screen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Back to the plans"),
+        Binding("escape", "close", "Back to the plans", id="integrity.close"),
     ]
 
     def __init__(self, context: DatabaseContext) -> None:
