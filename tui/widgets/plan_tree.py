@@ -45,6 +45,7 @@ from tui.widgets.plan_rows import (
     TreePlace,
     TreeRow,
 )
+from tui.widgets.vim_keys import VIM_TREE_BINDINGS
 
 STATE_STYLES = ("queued", "processing", "errored", "complete", "cancelled")
 
@@ -53,12 +54,15 @@ class PlanTree(Tree[TreeRow]):
     """Plans by root, or the flat matches of a filter, loaded lazily."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right", "expand_or_down", "Expand", show=False),
-        Binding("left", "collapse_or_parent", "Collapse", show=False),
-        Binding("home", "first_sibling", "First plan of this level", show=False),
-        Binding("end", "last_sibling", "Last plan of this level", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("right", "expand_or_down", "Expand", show=False, id="tree.expand.arrow"),
+        Binding("left", "collapse_or_parent", "Collapse", show=False, id="tree.collapse.arrow"),
+        Binding("home", "first_sibling", "First plan of this level", show=False,
+                id="tree.first.home"),
+        Binding("end", "last_sibling", "Last plan of this level", show=False,
+                id="tree.last.end"),
+        Binding("pageup", "page_up", "Page up", show=False, id="tree.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="tree.page_down"),
+        *VIM_TREE_BINDINGS,
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = Tree.COMPONENT_CLASSES | {
@@ -385,6 +389,16 @@ class PlanTree(Tree[TreeRow]):
 
     def action_page_up(self) -> None:
         step = max(1, self.scrollable_content_region.height - 1)
+        self.cursor_line = max(0, self.cursor_line - step)
+        self._keep_cursor_visible()
+
+    def action_half_page_down(self) -> None:
+        step = max(1, self.scrollable_content_region.height // 2)
+        self.cursor_line = min(self.last_line, max(self.cursor_line, 0) + step)
+        self._keep_cursor_visible()
+
+    def action_half_page_up(self) -> None:
+        step = max(1, self.scrollable_content_region.height // 2)
         self.cursor_line = max(0, self.cursor_line - step)
         self._keep_cursor_visible()
 
