@@ -32,6 +32,7 @@ from tui.messages import (
 )
 from tui.screens.correction import CorrectionModal
 from tui.screens.export import ExportModal, ExportResult
+from tui.widgets.clipboard import copy_for
 from tui.widgets.footer import KeysFooter
 from tui.widgets.literal import literal, visible
 from tui.widgets.plan_detail import PlanDetailPane
@@ -69,6 +70,10 @@ class PlansScreen(Screen[None]):
         # In `?` help, not in the footer: the footer is full at 80 columns.
         Binding("R", "jump_to_root", "Root", show=False,
                 tooltip="Move the tree cursor to the root of the highlighted plan's tree"),
+        Binding("y", "copy('id')", "Copy the plan's id (a decision's in the Decisions table)",
+                show=False, id="copy.id"),
+        Binding("Y", "copy('path')", "Copy the plan's path of names", show=False,
+                id="copy.path"),
     ]
 
     def __init__(self, context: DatabaseContext, first_roots: PlanPage | None = None) -> None:
@@ -211,6 +216,15 @@ class PlansScreen(Screen[None]):
     def _tab_activated(self) -> None:
         # The table that had focus may just have been hidden with its tab.
         self.call_after_refresh(self._ensure_focus)
+
+    def action_copy(self, what: str) -> None:
+        """y / Y: the cursor plan's id (or the highlighted decision's) or path, via OSC 52."""
+        copied = copy_for(self.plan_tree, self.detail_pane, self.focused, path=what == "path")
+        if isinstance(copied, str):
+            self.notify(copied, title="Copy", severity="warning", markup=False)
+            return
+        self.app.copy_to_clipboard(copied.text)
+        self.notify(f"{copied.what}: {copied.text}", title="Copied", markup=False)
 
     # -- corrections -----------------------------------------------------------------------
 
