@@ -35,6 +35,12 @@ from tui.screens.export import ExportModal, ExportResult
 from tui.widgets.clipboard import copy_for
 from tui.widgets.footer import KeysFooter
 from tui.widgets.literal import literal, visible
+from tui.widgets.pane_layout import (
+    TREE_STEP,
+    LayoutChanged,
+    PaneLayout,
+    bounded_tree_width,
+)
 from tui.widgets.plan_detail import PlanDetailPane
 from tui.widgets.plan_rows import TreePlace
 from tui.widgets.plan_tree import PlanTree
@@ -42,9 +48,10 @@ from tui.widgets.plan_tree import PlanTree
 
 def shown(widget: Widget) -> bool:
     """Whether a key given to `widget` would go to something the user can see and use."""
+    maximized = widget.screen.maximized if widget.is_attached else None
     return not widget.disabled and all(
         node.display for node in widget.ancestors_with_self if isinstance(node, Widget)
-    )
+    ) and (maximized is None or maximized in widget.ancestors_with_self)
 
 
 class PlansScreen(Screen[None]):
@@ -70,14 +77,28 @@ class PlansScreen(Screen[None]):
         # In `?` help, not in the footer: the footer is full at 80 columns.
         Binding("R", "jump_to_root", "Root", show=False,
                 tooltip="Move the tree cursor to the root of the highlighted plan's tree"),
+        Binding("less_than_sign", "resize_tree(-1)", "Narrower tree", key_display="<",
+                show=False, id="layout.tree_narrower"),
+        Binding("minus", "resize_tree(-1)", "Narrower tree", show=False,
+                id="layout.tree_narrower.minus"),
+        Binding("greater_than_sign", "resize_tree(1)", "Wider tree", key_display=">",
+                show=False, id="layout.tree_wider"),
+        Binding("plus", "resize_tree(1)", "Wider tree", show=False,
+                id="layout.tree_wider.plus"),
+        Binding("ctrl+b", "toggle_tree", "Hide / show the tree", show=False,
+                id="layout.toggle_tree"),
+        Binding("f", "toggle_maximized", "Maximize / restore the detail (escape restores)",
+                show=False, id="layout.maximize_detail"),
         Binding("y", "copy('id')", "Copy the plan's id (a decision's in the Decisions table)",
                 show=False, id="copy.id"),
         Binding("Y", "copy('path')", "Copy the plan's path of names", show=False,
                 id="copy.path"),
     ]
 
-    def __init__(self, context: DatabaseContext, first_roots: PlanPage | None = None) -> None:
+    def __init__(self, context: DatabaseContext, first_roots: PlanPage | None = None, *,
+                 layout: PaneLayout | None = None) -> None:
         super().__init__()
+        self.pane_layout = layout or PaneLayout()  # as the user shaped it (for the config)
         self.context = context
         self.first_roots = first_roots
         self.plan_filter = PlanFilter()
@@ -118,6 +139,7 @@ class PlansScreen(Screen[None]):
         self.plan_tree.load(first_page=self.first_roots)
         self.first_roots = None
         self.plan_tree.focus()
+        self.apply_layout(self.pane_layout)
 
     # -- focus: keys only ever reach what is on screen -------------------------------------
 
@@ -133,7 +155,10 @@ class PlansScreen(Screen[None]):
         if focused is not None and shown(focused):
             return
         target = self.detail_pane.focus_target() if self.detail_had_focus else None
-        (target or self.plan_tree).focus()
+        if target is None and not shown(self.plan_tree):
+            target = self.detail_pane.focus_target()
+        if target is not None or shown(self.plan_tree):
+            (target or self.plan_tree).focus()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self.detail_had_focus = self.detail_pane in event.widget.ancestors
@@ -146,11 +171,84 @@ class PlansScreen(Screen[None]):
         focused = self.focused
         in_detail = focused is not None and self.detail_pane in focused.ancestors
         target = None if in_detail else self.detail_pane.focus_target()
+        if target is None and not shown(self.plan_tree):
+            return  # the tree is hidden: focus stays in the detail
         (target or self.plan_tree).focus()
+
+    # -- layout: the tree's width, hiding it, maximizing the detail -----------------------
+
+    def apply_layout(self, layout: PaneLayout) -> None:
+        """Shape the panes as `layout` says (at start, from a saved config)."""
+        column = self.query_one("#tree-column")
+        if layout.tree_width is not None:
+            column.styles.width = bounded_tree_width(layout.tree_width, self.size.width or 80)
+        column.display = not layout.tree_hidden
+        if layout.detail_maximized:
+            self._maximize_detail()
+        self._layout_changed(replace(layout, detail_maximized=self.maximized is not None))
+        self.call_after_refresh(self._ensure_focus)
+
+    def _layout_changed(self, layout: PaneLayout) -> None:
+        if layout != self.pane_layout:
+            self.pane_layout = layout
+            self.post_message(LayoutChanged(layout))
+
+    def action_resize_tree(self, direction: int) -> None:
+        column = self.query_one("#tree-column")
+        if not column.display or self.maximized is not None:
+            self.notify("The tree is hidden: ctrl+b shows it, escape restores the detail.",
+                        title="Layout", markup=False)
+            return
+        width = bounded_tree_width(column.outer_size.width + direction * TREE_STEP,
+                                   self.size.width)
+        column.styles.width = width
+        self._layout_changed(replace(self.pane_layout, tree_width=width))
+
+    def _show_tree(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        column = self.query_one("#tree-column")
+        if not column.display:
+            column.display = True
+            self._layout_changed(replace(self.pane_layout, tree_hidden=False))
+
+    def action_toggle_tree(self) -> None:
+        column = self.query_one("#tree-column")
+        if column.display and self.maximized is None:
+            column.display = False
+            self._layout_changed(replace(self.pane_layout, tree_hidden=True))
+            self._focus_detail()
+        else:
+            self._show_tree()
+            self.plan_tree.focus()
+
+    def _focus_detail(self) -> None:
+        target = self.detail_pane.focus_target()
+        if target is not None:
+            target.focus()
+        else:
+            self.set_focus(None)
+
+    def _maximize_detail(self) -> None:
+        self.maximize(self.detail_pane, container=False)
+        focused = self.focused
+        if focused is None or self.detail_pane not in focused.ancestors:
+            self._focus_detail()
+
+    def action_toggle_maximized(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        else:
+            self._maximize_detail()
+
+    def watch_maximized(self, maximized: Widget | None) -> None:
+        # escape minimizes through Textual itself: this is where every change is seen
+        self._layout_changed(replace(self.pane_layout, detail_maximized=maximized is not None))
 
     # -- filter ----------------------------------------------------------------------------
 
     def action_filter(self) -> None:
+        self._show_tree()
         self._show_filter_box(True)
         self.filter_box.focus()
 
@@ -388,5 +486,6 @@ class PlansScreen(Screen[None]):
             self._show_filter_box(False)
             self.query_one("#filter-status", Static).display = False
             self.query_one("#tree-column").border_title = "Plans"
+        self._show_tree()
         self.plan_tree.focus()
         self.plan_tree.reveal(plan_id)

@@ -50,6 +50,8 @@ class PlanDetailPane(Vertical):
     PlanDetailPane > .plan-detail--unreadable { color: $text-error; text-style: bold; }
     """
 
+    ALLOW_MAXIMIZE = True  # `f` fills the screen with it
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.detail: PlanDetail | None = None
