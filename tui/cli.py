@@ -5,11 +5,12 @@ Textual is imported only when the app starts, so `plandesk db ...` stays quick.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -23,6 +24,9 @@ from store.db import (
     translated_errors,
 )
 from tui.cli_plans import plans_group
+
+if TYPE_CHECKING:
+    from tui.app import PlandeskApp
 
 DB_HELP = "Database file path or SQLAlchemy URL (default: $PLANDESK_DB, then the user data dir)."
 
@@ -61,14 +65,23 @@ def main(ctx: click.Context, db: str | None, demo: bool) -> None:
         return
     if demo and db:
         fail("use either --demo or --db, not both")
+    app = app_for(db, demo)
+    app.run()
+    sys.exit(app.return_code or 0)
+
+
+def app_for(db: str | None, demo: bool) -> PlandeskApp:
+    """The app for `--db`/`--demo`; with neither, and nothing at the default path, the app
+    first offers to create a database there or to open the demo."""
+    from store.db import default_database_path
     from tui.app import PlandeskApp
 
     if demo:
-        app = PlandeskApp(database_url(demo_database_path()), create_demo=True)
-    else:
-        app = PlandeskApp(database_url(db))
-    app.run()
-    sys.exit(app.return_code or 0)
+        return PlandeskApp(database_url(demo_database_path()), create_demo=True)
+    if db is None and not os.environ.get("PLANDESK_DB") and not default_database_path().exists():
+        return PlandeskApp(database_url(None),
+                           first_run_demo_url=database_url(demo_database_path()))
+    return PlandeskApp(database_url(db))
 
 
 def _url(ctx: click.Context, db: str | None) -> str:
