@@ -191,7 +191,7 @@ class PlanDetailPane(Vertical):
         self.detail = detail
         plan = detail.plan
         self.query_one("#detail-title", Static).update(Content.assemble(
-            (plan.plan_id[:8], "$text-muted"), " ", literal(plan.namespaced_name, "bold"),
+            literal(plan.namespaced_name, "bold"), "  ", (plan.plan_id, "$text-muted"),
         ))
         self.query_one("#overview-text", Static).update(overview_content(detail))
         self.query_one("#snapshot-source", Static).update(snapshot_source_content(detail))
@@ -336,6 +336,9 @@ class PlanDetailPane(Vertical):
         problems = (self.detail.problems_of("decisions", decision.decision_id)
                     if self.detail is not None else ())
         rationale.update(Content("\n").join([
+            # the table cuts long titles; here the whole title wraps
+            Content.assemble((f"#{decision.sequence} ", "$text-muted"),
+                             literal(decision.title, "bold")),
             Content.assemble(("Decision ", "$text-muted"), literal(decision.decision_id)),
             *(literal(f"unreadable: {p.explanation}", "$text-error") for p in problems),
             literal(decision.rationale or "(no rationale)"),

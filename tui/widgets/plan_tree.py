@@ -32,6 +32,7 @@ from store.db import SessionFactory
 from store.models import Plan
 from store.plans import PlanFilter, PlanNode, PlanPage, RevealStep, TailPage
 from tui.widgets.literal import literal_text, visible
+from tui.widgets.plan_label import MIN_ID_CHARS, plan_label, unique_suffix_chars
 from tui.widgets.plan_rows import (
     LoadingRow,
     MoreRow,
@@ -104,6 +105,7 @@ class PlanTree(Tree[TreeRow]):
         self.plan_filter: PlanFilter | None = None
         self.nodes_by_plan: dict[str, TreeNode[TreeRow]] = {}
         self.announced_plan_id: str | None = None
+        self.id_chars = MIN_ID_CHARS  # how much of each id labels show (unique_suffix_chars)
 
     # -- the cursor plan ---------------------------------------------------------------------
 
@@ -132,6 +134,7 @@ class PlanTree(Tree[TreeRow]):
 
     def _after_change(self) -> None:
         """Nodes came or went: say where the cursor is now, and keep it on screen."""
+        self._shorten_ids()
         self.call_later(self._announce_cursor)
         self.call_after_refresh(self._keep_cursor_visible)
 
@@ -489,34 +492,48 @@ class PlanTree(Tree[TreeRow]):
     def render_label(self, node: TreeNode[TreeRow], base_style: Style, style: Style) -> Text:
         row = node.data
         text = node.label if isinstance(node.label, Text) else Text(str(node.label))
-        if isinstance(row, PlanRow):
-            style_of = self.get_component_rich_style
-            label = Text.assemble(
-                (row.plan_id[:8], style_of("plan-tree--id", partial=True)),
-                " ",
-                text,
-                " ",
-                (row.phase, style_of("plan-tree--phase", partial=True)),
-                " ",
-                (row.state, style_of(f"plan-tree--state-{row.state}", partial=True)
-                 if row.state in STATE_STYLES else ""),
-                (f" ({row.child_count:,})" if row.child_count else "",
-                 style_of("plan-tree--count", partial=True)),
-                (f" {row.unreadable}" if row.unreadable else "",
-                 style_of("plan-tree--unreadable", partial=True)),
-                no_wrap=True,
-            )
-        else:
-            label = text.copy()
-            if isinstance(row, MoreRow | LoadingRow):
-                label.stylize(self.get_component_rich_style("plan-tree--more", partial=True))
-        label.stylize(style)
         if node.allow_expand:
             prefix = (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE,
                       base_style + Style(bold=True))
         else:
             prefix = ("", base_style)
+        if isinstance(row, PlanRow):
+            label = plan_label(text, row, id_chars=self.id_chars,
+                               width=self._label_room(node, len(prefix[0])),
+                               style_of=self._label_styles())
+        else:
+            label = text.copy()
+            if isinstance(row, MoreRow | LoadingRow):
+                label.stylize(self.get_component_rich_style("plan-tree--more", partial=True))
+        label.stylize(style)
         return Text.assemble(prefix, label)
+
+    def _label_room(self, node: TreeNode[TreeRow], prefix_width: int) -> int:
+        """The cells a label has after its guides and icon (0: not laid out yet)."""
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return 0
+        depth = 0
+        parent = node.parent
+        while parent is not None and parent is not self.root:
+            depth += 1
+            parent = parent.parent
+        return width - depth * self.guide_depth - prefix_width
+
+    def _label_styles(self) -> dict[str, Style]:
+        style_of = self.get_component_rich_style
+        styles = {part: style_of(f"plan-tree--{part}", partial=True)
+                  for part in ("id", "phase", "count", "unreadable")}
+        styles.update({f"state-{state}": style_of(f"plan-tree--state-{state}", partial=True)
+                       for state in STATE_STYLES})
+        return styles
+
+    def _shorten_ids(self) -> None:
+        """Ids as short as they can be while every loaded row's stays unique."""
+        chars = unique_suffix_chars(self.nodes_by_plan)
+        if chars != self.id_chars:
+            self.id_chars = chars
+            self._invalidate()
 
     # -- jumping to a plan ----------------------------------------------------------------
 
