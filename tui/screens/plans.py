@@ -32,10 +32,11 @@ from tui.messages import (
 )
 from tui.screens.correction import CorrectionModal
 from tui.screens.export import ExportModal, ExportResult
-from tui.widgets.clipboard import copy_for
+from tui.widgets.clipboard import COPY_BINDINGS, copy_for
 from tui.widgets.footer import KeysFooter
 from tui.widgets.literal import literal, visible
 from tui.widgets.pane_layout import (
+    LAYOUT_BINDINGS,
     TREE_STEP,
     LayoutChanged,
     PaneLayout,
@@ -77,22 +78,8 @@ class PlansScreen(Screen[None]):
         # In `?` help, not in the footer: the footer is full at 80 columns.
         Binding("R", "jump_to_root", "Root", show=False,
                 tooltip="Move the tree cursor to the root of the highlighted plan's tree"),
-        Binding("less_than_sign", "resize_tree(-1)", "Narrower tree", key_display="<",
-                show=False, id="layout.tree_narrower"),
-        Binding("minus", "resize_tree(-1)", "Narrower tree", show=False,
-                id="layout.tree_narrower.minus"),
-        Binding("greater_than_sign", "resize_tree(1)", "Wider tree", key_display=">",
-                show=False, id="layout.tree_wider"),
-        Binding("plus", "resize_tree(1)", "Wider tree", show=False,
-                id="layout.tree_wider.plus"),
-        Binding("ctrl+b", "toggle_tree", "Hide / show the tree", show=False,
-                id="layout.toggle_tree"),
-        Binding("f", "toggle_maximized", "Maximize / restore the detail (escape restores)",
-                show=False, id="layout.maximize_detail"),
-        Binding("y", "copy('id')", "Copy the plan's id (a decision's in the Decisions table)",
-                show=False, id="copy.id"),
-        Binding("Y", "copy('path')", "Copy the plan's path of names", show=False,
-                id="copy.path"),
+        *LAYOUT_BINDINGS,
+        *COPY_BINDINGS,
     ]
 
     def __init__(self, context: DatabaseContext, first_roots: PlanPage | None = None, *,

@@ -5,11 +5,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textual.binding import Binding
 from textual.widget import Widget
 
 from tui.widgets.detail_overview import BREADCRUMB_SEPARATOR
 from tui.widgets.plan_detail import PlanDetailPane
 from tui.widgets.plan_tree import PlanTree
+
+# The plans screen's copy keys (its `action_copy` asks `copy_for` what to copy).
+COPY_BINDINGS: tuple[Binding, ...] = (
+    Binding("y", "copy('id')", "Copy the plan's id (a decision's in the Decisions table)",
+            show=False, id="copy.id"),
+    Binding("Y", "copy('path')", "Copy the plan's path of names", show=False,
+            id="copy.path"),
+)
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textual.binding import Binding
 from textual.message import Message
 
 TREE_STEP = 5  # columns per `<` / `>` press
 MIN_TREE_WIDTH = 30  # as `#tree-column { min-width }`: below it labels lose their states
 MIN_DETAIL_WIDTH = 30
+
+# The plans screen's layout keys (its actions are the screen's).
+LAYOUT_BINDINGS: tuple[Binding, ...] = (
+    Binding("less_than_sign", "resize_tree(-1)", "Narrower tree", key_display="<",
+            show=False, id="layout.tree_narrower"),
+    Binding("minus", "resize_tree(-1)", "Narrower tree", key_display="-", show=False,
+            id="layout.tree_narrower.minus"),
+    Binding("greater_than_sign", "resize_tree(1)", "Wider tree", key_display=">",
+            show=False, id="layout.tree_wider"),
+    Binding("plus", "resize_tree(1)", "Wider tree", key_display="+", show=False,
+            id="layout.tree_wider.plus"),
+    Binding("ctrl+b", "toggle_tree", "Hide / show the tree", show=False,
+            id="layout.toggle_tree"),
+    Binding("f", "toggle_maximized", "Maximize / restore the detail (escape restores)",
+            show=False, id="layout.maximize_detail"),
+)
 
 
 @dataclass(frozen=True)
