@@ -75,8 +75,11 @@ async def test_labels_keep_state_and_unique_ids_at_80_columns(same_moment_db) ->
             label = label_of(tree, plan_id)
             assert len(label) == tree.scrollable_content_region.width
             assert label.endswith(" execute errored"), label
-            assert label.startswith("platform/a-rathe")  # MIN_NAME_CELLS of the name
-            assert "…" in label.split(" ")[0]  # the name gave way, with an ellipsis
+            # the namespace gives way first, then the end of the name, with an ellipsis
+            assert label.startswith("…/a-rather-long"), label
+            assert label.split(" ")[0].endswith("…")
+            assert short_id(plan_id, tree.id_chars) not in label  # no room for ids here
+        assert not tree.show_horizontal_scrollbar
         # a wider tree has room for the ids: each as short as keeps them apart
         await step(pilot, *(["greater_than_sign"] * 4))
         # tails[5] and the last id share their last 32 bits: 6 characters and a bit
@@ -90,6 +93,7 @@ async def test_labels_keep_state_and_unique_ids_at_80_columns(same_moment_db) ->
             assert f" {short} execute" in label
             shown_ids.add(short)
         assert len(shown_ids) == 30
+        assert not tree.show_horizontal_scrollbar
 
 
 @run_async

@@ -16,7 +16,8 @@ from tui.widgets.plan_rows import PlanRow
 
 MIN_ID_CHARS = 4
 ID_MARK = "…"  # says the id is shortened, from the front
-MIN_NAME_CELLS = 16  # below this, a narrow tree leaves the id out rather than cut the name
+NAMESPACE_MARK = "…"  # stands for a namespace left out of a name that does not fit
+IDS_FROM_WIDTH = 44  # a tree's content columns from which its rows show their short ids
 
 
 def unique_suffix_chars(plan_ids: Collection[str], minimum: int = MIN_ID_CHARS) -> int:
@@ -33,20 +34,24 @@ def short_id(plan_id: str, chars: int) -> str:
     return plan_id if chars >= len(plan_id) else ID_MARK + plan_id[-chars:]
 
 
-def plan_label(name: Text, row: PlanRow, *, id_chars: int, width: int,
+def plan_label(name: Text, row: PlanRow, *, id_chars: int, width: int, tree_width: int,
                style_of: dict[str, Style]) -> Text:
     """`name` and the row's facts in `width` cells (no padding when `width` <= 0).
 
-    In a narrow tree the id goes before the name would shrink below MIN_NAME_CELLS (the
-    detail's title shows the full id); the phase, state and count always stay.
+    A tree narrower than IDS_FROM_WIDTH leaves the ids out (the detail's title has the full
+    id) so that names keep their room; the phase, state and count always stay. A name that
+    does not fit drops its namespace first (`…/migrate-invoices`): the part after it is what
+    tells siblings apart.
     """
-    right = _facts(row, style_of, short_id(row.plan_id, id_chars))
-    if width > 0 and width - right.cell_len < MIN_NAME_CELLS:
-        right = _facts(row, style_of, None)
+    plan_id = short_id(row.plan_id, id_chars) if tree_width >= IDS_FROM_WIDTH else None
+    right = _facts(row, style_of, plan_id)
     left = name.copy()
     left.no_wrap = True
     if width > 0:
         room = width - right.cell_len
+        slash = left.plain.rfind("/")
+        if left.cell_len > room and 0 < slash < len(left.plain) - 1:
+            left = Text.assemble(NAMESPACE_MARK, left[slash:], no_wrap=True)
         if left.cell_len > room:
             left.truncate(max(1, room), overflow="ellipsis")
         left.pad_right(max(0, width - left.cell_len - right.cell_len))

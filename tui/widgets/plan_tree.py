@@ -500,6 +500,7 @@ class PlanTree(Tree[TreeRow]):
         if isinstance(row, PlanRow):
             label = plan_label(text, row, id_chars=self.id_chars,
                                width=self._label_room(node, len(prefix[0])),
+                               tree_width=self.scrollable_content_region.width,
                                style_of=self._label_styles())
         else:
             label = text.copy()
