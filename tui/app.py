@@ -74,10 +74,14 @@ class PlandeskApp(App[None]):
         create_demo: bool = False,
         config: Config | None = None,
         config_problem: str | None = None,
+        first_run_demo_url: str | None = None,
     ) -> None:
         super().__init__()
         self.url = url
         self.create_demo = create_demo
+        # set when no database exists at the default path: offer to create one or the demo
+        self.first_run_demo_url = first_run_demo_url
+        self.create_empty = False
         # None: nothing is read from or written to a config file (as in most tests)
         self.config = config
         self.settings = config.settings if config is not None else DEFAULTS
@@ -111,9 +115,32 @@ class PlandeskApp(App[None]):
         if self.config_problems:
             self.notify("\n".join(self.config_problems), title="Config file",
                         severity="error", markup=False, timeout=30)
-        # after the first frame: the worker's imports would otherwise compete with drawing it
-        self.call_after_refresh(self.open_database)
+        if self.first_run_demo_url is not None:
+            from tui.screens.first_run import FirstRunScreen
+
+            self.push_screen(FirstRunScreen(short_location(self.url),
+                                            short_location(self.first_run_demo_url)),
+                             callback=self._first_run_chosen)
+        else:
+            # after the first frame: the worker's imports would otherwise compete with drawing it
+            self.call_after_refresh(self.open_database)
         self.file_check = self.set_interval(self.FILE_CHECK_SECONDS, self._start_file_check)
+
+    def _first_run_chosen(self, choice: str | None) -> None:
+        if choice == "create":
+            self.create_empty = True
+        elif choice == "demo" and self.first_run_demo_url is not None:
+            self.url, self.create_demo = self.first_run_demo_url, True
+            self.sub_title = short_location(self.url)
+            self.artifacts_root = artifacts_root(self.url)
+            self.archive_root = archive_root(self.url)
+        else:
+            self.exit()
+            return
+        loading = self.screen_stack[0]
+        if isinstance(loading, LoadingScreen):
+            loading.show_where(short_location(self.url), creating=True)
+        self.open_database()
 
     def _start_file_check(self) -> None:
         # one check at a time, none before the database is open: a slow stat is skipped,
@@ -179,6 +206,9 @@ class PlandeskApp(App[None]):
                 from store.demo import create_demo
 
                 create_demo(self.url)
+            if self.create_empty and path is not None and not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                migrations.upgrade(self.url)  # an empty database at head
             status = migrations.inspect_database(self.url)
             if path is not None and not self.read_only:
                 # inspect_database never writes; the engine below would (WAL), so a read-only

@@ -22,6 +22,9 @@ from tui.config import ConfigError, app_config, configured_database
 if TYPE_CHECKING:
     from store import migrations
 
+if TYPE_CHECKING:
+    from tui.app import PlandeskApp
+
 DB_HELP = "Database file path or SQLAlchemy URL (default: $PLANDESK_DB, then the user data dir)."
 CONFIG_HELP = "The TOML config file (default: $PLANDESK_CONFIG, then the user config dir)."
 READ_ONLY_HELP = "Open the database read-only: no corrections, no migrations (or config read_only)."
@@ -87,17 +90,29 @@ def main(
         return
     if demo and db:
         fail("use either --demo or --db, not both")
+    app = app_for(db, demo, config, read_only)
+    app.run()
+    sys.exit(app.return_code or 0)
+
+
+def app_for(
+    db: str | None, demo: bool, config: str | None = None, read_only: bool | None = None
+) -> PlandeskApp:
+    """The app for `--db`/`--demo`; with neither (nor $PLANDESK_DB or a configured database),
+    and nothing at the default path, the app first offers to create a database there or to
+    open the demo."""
+    from store.locations import default_database_path
     from tui.app import PlandeskApp
 
     settings, config_problem = app_config(config, database_flag=db, read_only_flag=read_only)
     if demo:
-        app = PlandeskApp(database_url(demo_database_path()), create_demo=True,
-                          config=settings, config_problem=config_problem)
-    else:
-        app = PlandeskApp(database_url(settings.settings.database), config=settings,
-                          config_problem=config_problem)
-    app.run()
-    sys.exit(app.return_code or 0)
+        return PlandeskApp(database_url(demo_database_path()), create_demo=True,
+                           config=settings, config_problem=config_problem)
+    database = settings.settings.database
+    if database is None and not default_database_path().exists():
+        return PlandeskApp(database_url(None), config=settings, config_problem=config_problem,
+                           first_run_demo_url=database_url(demo_database_path()))
+    return PlandeskApp(database_url(database), config=settings, config_problem=config_problem)
 
 
 def _url(ctx: click.Context, db: str | None) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from store import profiles
 from store.models import (
@@ -46,6 +46,7 @@ class PlanDetail:
     drift: profiles.Drift
     ancestors: tuple[str, ...] = field(default=())
     path_stopped: str | None = None  # why `ancestors` stops short of a root (AncestorPath)
+    ancestor_names: tuple[str, ...] = ()  # the names of `ancestors`, in the same order
     problems: tuple[RowProblem, ...] = ()  # of the plan and of every row shown with it
     tree_size: int = 1  # plans sharing the plan's root_plan_id, the root included
 
@@ -110,6 +111,22 @@ def get_plan(session: Session, plan_id: str) -> Plan:
     return plan
 
 
+# Ids per IN list: far below SQLite's and PostgreSQL's limits on bound parameters.
+NAMES_CHUNK = 500
+
+
+def names_of(session: Session, plan_ids: tuple[str, ...]) -> tuple[str, ...]:
+    """The namespaced names of `plan_ids`, in their order (the id where a name is missing)."""
+    names: dict[str, str] = {}
+    for start in range(0, len(plan_ids), NAMES_CHUNK):
+        chunk = plan_ids[start:start + NAMES_CHUNK]
+        rows = session.exec(
+            select(Plan.plan_id, Plan.namespaced_name).where(col(Plan.plan_id).in_(chunk))
+        ).all()
+        names.update((str(plan_id), str(name)) for plan_id, name in rows)
+    return tuple(names.get(plan_id, plan_id) for plan_id in plan_ids)
+
+
 def plan_detail(session: Session, plan_id: str) -> PlanDetail:
     """Everything the detail pane shows for one plan, in a handful of indexed queries.
 
@@ -155,6 +172,11 @@ def plan_details(
     corrections = rows(CorrectionAttempt, col(CorrectionAttempt.created_at))
     repairs = rows(PlanRepair, col(PlanRepair.id))
     sizes: dict[str, int] = {}  # one count per tree, however many of its plans are asked for
+    walks = {plan_id: (paths or {}).get(plan_id) or ancestor_path(session, plan_id)
+             for plan_id in ids}
+    # every ancestor of the batch named in one go (they are mostly shared)
+    ancestor_ids = tuple(dict.fromkeys(a for walk in walks.values() for a in walk.ids))
+    name_of = dict(zip(ancestor_ids, names_of(session, ancestor_ids), strict=True))
     details: list[PlanDetail] = []
     for plan_id in ids:
         plan = plans[plan_id]
@@ -162,7 +184,7 @@ def plan_details(
             sizes[plan.root_plan_id] = tree_size(session, plan.root_plan_id)
         snapshot = profiles.parse_snapshot(plan.effective_profile_snapshot)
         current = session.get(AutomationProfile, plan.automation_profile)
-        path = (paths or {}).get(plan_id) or ancestor_path(session, plan_id)
+        path = walks[plan_id]
         details.append(PlanDetail(
             plan=plan,
             child_count=counts[plan_id],
@@ -176,6 +198,7 @@ def plan_details(
             drift=profiles.drift(snapshot, plan.automation_profile, current),
             ancestors=path.ids,
             path_stopped=path.stopped,
+            ancestor_names=tuple(name_of[a] for a in path.ids),
             problems=tuple(problems[plan_id]),
             tree_size=sizes[plan.root_plan_id],
         ))

@@ -192,4 +192,5 @@ async def test_a_parent_cycle_ends_the_walk_and_the_jump_promptly(
         assert pane.detail.ancestors == (upper, lower) and pane.detail.path_stopped == "cycle"
         path_line = next(line for line in overview_of(app).splitlines()
                          if line.startswith("path"))
-        assert path_line.split() == ["path", "cycle", "/", upper[:8], "/", lower[:8]]
+        assert path_line.split() == ["path", "cycle", ">", "infra/upgrade-replicas", ">",
+                                     "infra/replica-eu"]

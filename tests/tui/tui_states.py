@@ -237,6 +237,17 @@ class State:
         return run
 
 
+@dataclass(frozen=True)
+class FirstRunState(State):
+    """The first start: no database at the default path (here `nowhere.db`) yet."""
+
+    def app(self, folder: Path) -> PlandeskApp:
+        app = PlandeskApp(database_url(self.database(folder)),
+                          first_run_demo_url=database_url("demo.db"))
+        app.NOTIFICATION_TIMEOUT = 3600
+        return app
+
+
 THREE_LEVELS = ("right", "down", "right", "down", "down", "right", "down")
 
 STATES = (
@@ -261,6 +272,13 @@ STATES = (
     State("error_not_a_database", not_a_database),
     State("error_read_only", read_only_database),
     State("error_missing", missing_database),
+    # issue 13: layout, copy and the first start
+    State("layout_wider_tree", demo_database, (*THREE_LEVELS, "greater_than_sign",
+                                                "greater_than_sign")),
+    State("layout_tree_hidden", demo_database, ("right", "4", "ctrl+b")),
+    State("layout_detail_maximized", demo_database, ("right", "down", "f")),
+    State("copied_path", demo_database, ("right", "down", "Y")),
+    FirstRunState("first_run", missing_database),
 )
 
 

@@ -24,3 +24,9 @@ class LoadingScreen(Screen[None]):
             yield Static(literal(f"{verb} {self.where}"), id="loading-message")
             yield LoadingIndicator()
         yield KeysFooter()
+
+    def show_where(self, where: str, *, creating: bool) -> None:
+        """The database to open changed (the first-start choice) before it was opened."""
+        self.where, self.creating = where, creating
+        verb = "Creating and opening" if creating else "Opening"
+        self.query_one("#loading-message", Static).update(literal(f"{verb} {where}"))

@@ -34,8 +34,16 @@ from tui.messages import (
 from tui.screens.correction import CorrectionModal
 from tui.screens.export import ExportModal, ExportResult
 from tui.screens.integrity import IntegrityScreen
+from tui.widgets.clipboard import COPY_BINDINGS, copy_for
 from tui.widgets.footer import KeysFooter
 from tui.widgets.literal import literal, visible
+from tui.widgets.pane_layout import (
+    LAYOUT_BINDINGS,
+    TREE_STEP,
+    LayoutChanged,
+    PaneLayout,
+    bounded_tree_width,
+)
 from tui.widgets.plan_detail import PlanDetailPane
 from tui.widgets.plan_rows import TreePlace
 from tui.widgets.plan_tree import PlanTree
@@ -46,9 +54,10 @@ SEARCH_DEBOUNCE = 0.1
 
 def shown(widget: Widget) -> bool:
     """Whether a key given to `widget` would go to something the user can see and use."""
+    maximized = widget.screen.maximized if widget.is_attached else None
     return not widget.disabled and all(
         node.display for node in widget.ancestors_with_self if isinstance(node, Widget)
-    )
+    ) and (maximized is None or maximized in widget.ancestors_with_self)
 
 
 class PlansScreen(Screen[None]):
@@ -89,10 +98,14 @@ class PlansScreen(Screen[None]):
         Binding("i", "integrity", "Integrity check", show=False,
                 tooltip="Integrity check: repairs and damaged rows by kind, enter jumps to one",
                 id="plans.integrity"),
+        *LAYOUT_BINDINGS,
+        *COPY_BINDINGS,
     ]
 
-    def __init__(self, context: DatabaseContext, first_roots: PlanPage | None = None) -> None:
+    def __init__(self, context: DatabaseContext, first_roots: PlanPage | None = None, *,
+                 layout: PaneLayout | None = None) -> None:
         super().__init__()
+        self.pane_layout = layout or PaneLayout()  # as the user shaped it (for the config)
         self.context = context
         self.first_roots = first_roots
         self.plan_filter = PlanFilter()
@@ -134,6 +147,7 @@ class PlansScreen(Screen[None]):
         self.plan_tree.load(first_page=self.first_roots)
         self.first_roots = None
         self.plan_tree.focus()
+        self.apply_layout(self.pane_layout)
 
     # -- focus: keys only ever reach what is on screen -------------------------------------
 
@@ -149,7 +163,10 @@ class PlansScreen(Screen[None]):
         if focused is not None and shown(focused):
             return
         target = self.detail_pane.focus_target() if self.detail_had_focus else None
-        (target or self.plan_tree).focus()
+        if target is None and not shown(self.plan_tree):
+            target = self.detail_pane.focus_target()
+        if target is not None or shown(self.plan_tree):
+            (target or self.plan_tree).focus()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         self.detail_had_focus = self.detail_pane in event.widget.ancestors
@@ -162,7 +179,79 @@ class PlansScreen(Screen[None]):
         focused = self.focused
         in_detail = focused is not None and self.detail_pane in focused.ancestors
         target = None if in_detail else self.detail_pane.focus_target()
+        if target is None and not shown(self.plan_tree):
+            return  # the tree is hidden: focus stays in the detail
         (target or self.plan_tree).focus()
+
+    # -- layout: the tree's width, hiding it, maximizing the detail -----------------------
+
+    def apply_layout(self, layout: PaneLayout) -> None:
+        """Shape the panes as `layout` says (at start, from a saved config)."""
+        column = self.query_one("#tree-column")
+        if layout.tree_width is not None:
+            column.styles.width = bounded_tree_width(layout.tree_width, self.size.width or 80)
+        column.display = not layout.tree_hidden
+        if layout.detail_maximized:
+            self._maximize_detail()
+        self._layout_changed(replace(layout, detail_maximized=self.maximized is not None))
+        self.call_after_refresh(self._ensure_focus)
+
+    def _layout_changed(self, layout: PaneLayout) -> None:
+        if layout != self.pane_layout:
+            self.pane_layout = layout
+            self.post_message(LayoutChanged(layout))
+
+    def action_resize_tree(self, direction: int) -> None:
+        column = self.query_one("#tree-column")
+        if not column.display or self.maximized is not None:
+            self.notify("The tree is hidden: ctrl+b shows it, escape restores the detail.",
+                        title="Layout", markup=False)
+            return
+        width = bounded_tree_width(column.outer_size.width + direction * TREE_STEP,
+                                   self.size.width)
+        column.styles.width = width
+        self._layout_changed(replace(self.pane_layout, tree_width=width))
+
+    def _show_tree(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        column = self.query_one("#tree-column")
+        if not column.display:
+            column.display = True
+            self._layout_changed(replace(self.pane_layout, tree_hidden=False))
+
+    def action_toggle_tree(self) -> None:
+        column = self.query_one("#tree-column")
+        if column.display and self.maximized is None:
+            column.display = False
+            self._layout_changed(replace(self.pane_layout, tree_hidden=True))
+            self._focus_detail()
+        else:
+            self._show_tree()
+            self.plan_tree.focus()
+
+    def _focus_detail(self) -> None:
+        target = self.detail_pane.focus_target()
+        if target is not None:
+            target.focus()
+        else:
+            self.set_focus(None)
+
+    def _maximize_detail(self) -> None:
+        self.maximize(self.detail_pane, container=False)
+        focused = self.focused
+        if focused is None or self.detail_pane not in focused.ancestors:
+            self._focus_detail()
+
+    def action_toggle_maximized(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        else:
+            self._maximize_detail()
+
+    def watch_maximized(self, maximized: Widget | None) -> None:
+        # escape minimizes through Textual itself: this is where every change is seen
+        self._layout_changed(replace(self.pane_layout, detail_maximized=maximized is not None))
 
     # -- filter ----------------------------------------------------------------------------
 
@@ -177,6 +266,7 @@ class PlansScreen(Screen[None]):
         box = self.filter_box
         if self.focused is box:
             raise SkipAction()  # a `/` typed in the box is text ("BILLING/Write")
+        self._show_tree()
         self._show_filter_box(True)
         self.set_focus(box)
 
@@ -275,6 +365,15 @@ class PlansScreen(Screen[None]):
     def _tab_activated(self) -> None:
         # The table that had focus may just have been hidden with its tab.
         self.call_after_refresh(self._ensure_focus)
+
+    def action_copy(self, what: str) -> None:
+        """y / Y: the cursor plan's id (or the highlighted decision's) or path, via OSC 52."""
+        copied = copy_for(self.plan_tree, self.detail_pane, self.focused, path=what == "path")
+        if isinstance(copied, str):
+            self.notify(copied, title="Copy", severity="warning", markup=False)
+            return
+        self.app.copy_to_clipboard(copied.text)
+        self.notify(f"{copied.what}: {copied.text}", title="Copied", markup=False)
 
     # -- corrections -----------------------------------------------------------------------
 
@@ -447,5 +546,6 @@ class PlansScreen(Screen[None]):
             self._show_filter_box(False)
             self.query_one("#filter-status", Static).display = False
             self.query_one("#tree-column").border_title = "Plans"
+        self._show_tree()
         self.plan_tree.focus()
         self.plan_tree.reveal(plan_id)

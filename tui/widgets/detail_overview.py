@@ -11,6 +11,8 @@ from tui.widgets.detail_text import field_line, heading, stored_json, when
 from tui.widgets.literal import literal, visible
 
 # (phase, the column that says when the plan reached it); strategize starts at creation.
+# Between the names of a breadcrumb: plan names hold "/" themselves.
+BREADCRUMB_SEPARATOR = " > "
 TIMELINE = (
     ("strategize", "created_at"),
     ("execute", "strategized_at"),
@@ -83,7 +85,7 @@ def execution_content(detail: PlanDetail) -> Content:
 
 def overview_content(detail: PlanDetail) -> Content:
     plan = detail.plan
-    path = [a[:8] for a in detail.ancestors]
+    path = [visible(name, keep_newlines=False) for name in detail.ancestor_names]
     if detail.path_stopped is not None:
         path.insert(0, detail.path_stopped)  # where the walk up stopped short of a root
     lines: list[Content] = [
@@ -99,7 +101,7 @@ def overview_content(detail: PlanDetail) -> Content:
         field_line("id", plan.plan_id),
         field_line("root", plan.root_plan_id),
         field_line("parent", plan.parent_plan_id or "— (a root)"),
-        field_line("path", " / ".join(path) or "—"),
+        field_line("path", BREADCRUMB_SEPARATOR.join(path) or "— (a root)"),
         field_line("tree", f"{size} plan{'s' if size != 1 else ''} under this root"
                    + (" (R jumps to it)" if plan.root_plan_id != plan.plan_id else "")),
         field_line("phase", plan.phase),

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.content import Content
 from textual.lazy import Lazy
 from textual.widget import Widget
@@ -27,6 +27,7 @@ from tui.widgets.detail_snapshot import (
 )
 from tui.widgets.detail_text import heading, when
 from tui.widgets.literal import literal, literal_text, visible
+from tui.widgets.vim_keys import VimDataTable, VimScroll
 
 TABS = ("overview", "snapshot", "inputs", "decisions", "corrections")
 CORRECTION_COLUMNS = ("state", "mode", "decision", "new", "guidance", "failure", "created")
@@ -49,6 +50,8 @@ class PlanDetailPane(Vertical):
     PlanDetailPane > .plan-detail--unreadable { color: $text-error; text-style: bold; }
     """
 
+    ALLOW_MAXIMIZE = True  # `f` fills the screen with it
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.detail: PlanDetail | None = None
@@ -60,20 +63,20 @@ class PlanDetailPane(Vertical):
 
     def compose(self) -> ComposeResult:
         def table(id: str, *columns: str) -> DataTable[Text]:
-            data_table: DataTable[Text] = DataTable(id=id, cursor_type="row", zebra_stripes=True)
+            data_table: DataTable[Text] = VimDataTable(id=id, cursor_type="row", zebra_stripes=True)
             data_table.add_columns(*columns)
             return data_table
 
         yield Static(Content("Highlight a plan to see its details."), id="detail-title")
         with TabbedContent(id="detail-tabs"):
-            with TabPane("Overview", id="overview"), VerticalScroll():
+            with TabPane("Overview", id="overview"), VimScroll():
                 yield Static(id="overview-text")
             # The hidden tabs mount just after the first frame (Lazy): the screen appears sooner.
-            with TabPane("Snapshot", id="snapshot"), Lazy(VerticalScroll()):
+            with TabPane("Snapshot", id="snapshot"), Lazy(VimScroll()):
                 yield Static(id="snapshot-source")
                 yield Static(id="snapshot-drift")
                 yield Static(id="snapshot-json")
-            with TabPane("Inputs", id="inputs"), Lazy(VerticalScroll()):
+            with TabPane("Inputs", id="inputs"), Lazy(VimScroll()):
                 yield Static(heading("Arguments"), classes="section-title")
                 yield table("arguments", "#", "name", "type", "value")
                 yield Static(heading("Invariants"), classes="section-title")
@@ -83,7 +86,7 @@ class PlanDetailPane(Vertical):
             with TabPane("Decisions", id="decisions"), Lazy(Vertical()):
                 yield table("decision-table", "seq", "state", "phase", "title", "artifacts")
                 yield Static(id="decision-rationale")
-            with TabPane("Corrections", id="corrections"), Lazy(VerticalScroll()):
+            with TabPane("Corrections", id="corrections"), Lazy(VimScroll()):
                 yield table("correction-table")
                 yield Static(id="correction-detail")
 
@@ -188,7 +191,7 @@ class PlanDetailPane(Vertical):
         self.detail = detail
         plan = detail.plan
         self.query_one("#detail-title", Static).update(Content.assemble(
-            (plan.plan_id[:8], "$text-muted"), " ", literal(plan.namespaced_name, "bold"),
+            literal(plan.namespaced_name, "bold"), "  ", (plan.plan_id, "$text-muted"),
         ))
         self.query_one("#overview-text", Static).update(overview_content(detail))
         self.query_one("#snapshot-source", Static).update(snapshot_source_content(detail))
@@ -333,6 +336,9 @@ class PlanDetailPane(Vertical):
         problems = (self.detail.problems_of("decisions", decision.decision_id)
                     if self.detail is not None else ())
         rationale.update(Content("\n").join([
+            # the table cuts long titles; here the whole title wraps
+            Content.assemble((f"#{decision.sequence} ", "$text-muted"),
+                             literal(decision.title, "bold")),
             Content.assemble(("Decision ", "$text-muted"), literal(decision.decision_id)),
             *(literal(f"unreadable: {p.explanation}", "$text-error") for p in problems),
             literal(decision.rationale or "(no rationale)"),

@@ -35,6 +35,7 @@ from store.db import SessionFactory
 from store.models import Plan
 from store.plans import PlanFilter, PlanNode, PlanPage, RevealStep, TailPage
 from tui.widgets.literal import literal_text, visible
+from tui.widgets.plan_label import MIN_ID_CHARS, plan_label, unique_suffix_chars
 from tui.widgets.plan_rows import (
     LoadingRow,
     MatchesLoaded,
@@ -50,6 +51,7 @@ from tui.widgets.plan_rows import (
     TreePlace,
     TreeRow,
 )
+from tui.widgets.vim_keys import VIM_TREE_BINDINGS
 
 STATE_STYLES = ("queued", "processing", "errored", "complete", "cancelled")
 
@@ -58,14 +60,15 @@ class PlanTree(Tree[TreeRow]):
     """Plans by root, or the flat matches of a filter, loaded lazily."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right", "expand_or_down", "Expand", show=False, id="tree.expand"),
-        Binding("left", "collapse_or_parent", "Collapse", show=False, id="tree.collapse"),
+        Binding("right", "expand_or_down", "Expand", show=False, id="tree.expand.arrow"),
+        Binding("left", "collapse_or_parent", "Collapse", show=False, id="tree.collapse.arrow"),
         Binding("home", "first_sibling", "First plan of this level", show=False,
-                id="tree.first_sibling"),
+                id="tree.first.home"),
         Binding("end", "last_sibling", "Last plan of this level", show=False,
-                id="tree.last_sibling"),
+                id="tree.last.end"),
         Binding("pageup", "page_up", "Page up", show=False, id="tree.page_up"),
         Binding("pagedown", "page_down", "Page down", show=False, id="tree.page_down"),
+        *VIM_TREE_BINDINGS,
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = Tree.COMPONENT_CLASSES | {
@@ -127,6 +130,7 @@ class PlanTree(Tree[TreeRow]):
         self.nodes_by_plan: dict[str, TreeNode[TreeRow]] = {}
         self.announced_plan_id: str | None = None
         self._label_widths: dict[NodeID, tuple[tuple[object, ...], int]] = {}
+        self.id_chars = MIN_ID_CHARS  # how much of each id labels show (unique_suffix_chars)
 
     # -- the cursor plan ---------------------------------------------------------------------
 
@@ -155,6 +159,7 @@ class PlanTree(Tree[TreeRow]):
 
     def _after_change(self) -> None:
         """Nodes came or went: say where the cursor is now, and keep it on screen."""
+        self._shorten_ids()
         self.call_later(self._announce_cursor)
         self.call_after_refresh(self._keep_cursor_visible)
 
@@ -423,6 +428,16 @@ class PlanTree(Tree[TreeRow]):
         self.cursor_line = max(0, self.cursor_line - step)
         self._keep_cursor_visible()
 
+    def action_half_page_down(self) -> None:
+        step = max(1, self.scrollable_content_region.height // 2)
+        self.cursor_line = min(self.last_line, max(self.cursor_line, 0) + step)
+        self._keep_cursor_visible()
+
+    def action_half_page_up(self) -> None:
+        step = max(1, self.scrollable_content_region.height // 2)
+        self.cursor_line = max(0, self.cursor_line - step)
+        self._keep_cursor_visible()
+
     def _level(self) -> TreeNode[TreeRow]:
         node = self.cursor_node
         return node.parent if node is not None and node.parent is not None else self.root
@@ -514,7 +529,8 @@ class PlanTree(Tree[TreeRow]):
         if not isinstance(row, PlanRow):
             return super().get_label_width(node)
         shows = (node.label, node.allow_expand, row.phase, row.state, row.child_count,
-                 row.unreadable)
+                 row.unreadable, row.context, self.id_chars,
+                 self.scrollable_content_region.width)
         known = self._label_widths.get(node.id)
         if known is not None and known[0] == shows:
             return known[1]
@@ -525,35 +541,23 @@ class PlanTree(Tree[TreeRow]):
     def render_label(self, node: TreeNode[TreeRow], base_style: Style, style: Style) -> Text:
         row = node.data
         text = node.label if isinstance(node.label, Text) else Text(str(node.label))
-        if isinstance(row, PlanRow):
-            style_of = self.get_component_rich_style
-            label = Text.assemble(
-                (row.plan_id[:8], style_of("plan-tree--id", partial=True)),
-                " ",
-                text,
-                " ",
-                (row.phase, style_of("plan-tree--phase", partial=True)),
-                " ",
-                (row.state, style_of(f"plan-tree--state-{row.state}", partial=True)
-                 if row.state in STATE_STYLES else ""),
-                (f" ({row.child_count:,})" if row.child_count else "",
-                 style_of("plan-tree--count", partial=True)),
-                (f" {row.unreadable}" if row.unreadable else "",
-                 style_of("plan-tree--unreadable", partial=True)),
-                no_wrap=True,
-            )
-            if row.context:
-                label.stylize(style_of("plan-tree--context", partial=True))
-        else:
-            label = text.copy()
-            if isinstance(row, MoreRow | LoadingRow | NoteRow):
-                label.stylize(self.get_component_rich_style("plan-tree--more", partial=True))
-        label.stylize(style)
         if node.allow_expand:
             prefix = (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE,
                       base_style + Style(bold=True))
         else:
             prefix = ("", base_style)
+        if isinstance(row, PlanRow):
+            label = plan_label(text, row, id_chars=self.id_chars,
+                               width=self._label_room(node, len(prefix[0])),
+                               tree_width=self.scrollable_content_region.width,
+                               style_of=self._label_styles())
+            if row.context:  # an ancestor shown only for a filter match's sake: dimmed
+                label.stylize(self.get_component_rich_style("plan-tree--context", partial=True))
+        else:
+            label = text.copy()
+            if isinstance(row, MoreRow | LoadingRow | NoteRow):
+                label.stylize(self.get_component_rich_style("plan-tree--more", partial=True))
+        label.stylize(style)
         return Text.assemble(prefix, label)
 
     # -- search as you type ---------------------------------------------------------------
@@ -650,6 +654,32 @@ class PlanTree(Tree[TreeRow]):
             if node is not None and isinstance(node.data, PlanRow) and not node.data.context:
                 return node
         return None
+    def _label_room(self, node: TreeNode[TreeRow], prefix_width: int) -> int:
+        """The cells a label has after its guides and icon (0: not laid out yet)."""
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return 0
+        depth = 0
+        parent = node.parent
+        while parent is not None and parent is not self.root:
+            depth += 1
+            parent = parent.parent
+        return width - depth * self.guide_depth - prefix_width
+
+    def _label_styles(self) -> dict[str, Style]:
+        style_of = self.get_component_rich_style
+        styles = {part: style_of(f"plan-tree--{part}", partial=True)
+                  for part in ("id", "phase", "count", "unreadable")}
+        styles.update({f"state-{state}": style_of(f"plan-tree--state-{state}", partial=True)
+                       for state in STATE_STYLES})
+        return styles
+
+    def _shorten_ids(self) -> None:
+        """Ids as short as they can be while every loaded row's stays unique."""
+        chars = unique_suffix_chars(self.nodes_by_plan)
+        if chars != self.id_chars:
+            self.id_chars = chars
+            self._invalidate()
 
     # -- jumping to a plan ----------------------------------------------------------------
 

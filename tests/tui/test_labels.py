@@ -1,0 +1,114 @@
+"""Tree labels keep what tells rows apart: the name first, then the short id, phase, state and
+child count right-aligned and never cut; ids only as short as stays unique among the loaded
+rows (ULIDs made in one millisecond share their first ten-plus characters)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from rich.style import Style
+from test_trust import plans_screen, step
+from tui_states import demo_database, press, run_async, settle
+from ulid import ULID
+
+import store.plans.create
+from store import plans
+from store.db import create_db_engine, database_url, session_scope
+from store.models import PlanPhase, ProcessingState
+from tui.app import PlandeskApp
+from tui.widgets.plan_label import MIN_ID_CHARS, short_id, unique_suffix_chars
+from tui.widgets.plan_tree import PlanTree
+
+
+def test_unique_suffix_chars() -> None:
+    same_moment = [str(ULID.from_bytes(b"\x01\x97\x00\x00\x00\x01" + bytes(9) + bytes([i])))
+                   for i in range(40)]
+    assert len({plan_id[:12] for plan_id in same_moment}) == 1
+    chars = unique_suffix_chars(same_moment)
+    assert chars == MIN_ID_CHARS
+    assert len({short_id(p, chars) for p in same_moment}) == len(same_moment)
+    # a tail shared by two ids needs one character more than it
+    assert unique_suffix_chars(["01AAAAAXYZ12", "01BBBBBXYZ12"]) == 6  # "XYZ12" + 1
+    assert unique_suffix_chars([]) == MIN_ID_CHARS
+    assert short_id("01ABCDEFGH", 4) == "…EFGH"
+
+
+def label_of(tree: PlanTree, plan_id: str) -> str:
+    return tree.render_label(tree.nodes_by_plan[plan_id], Style(), Style()).plain
+
+
+@pytest.fixture
+def same_moment_db(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """30 roots with long names whose ULIDs share a millisecond (their first 10+ characters);
+    two of them also share their last 32 bits."""
+    moment = b"\x01\x97\x4a\x00\x00\x01"
+    tails = [bytes([7] * 6) + i.to_bytes(4, "big") for i in range(29)]
+    tails.append(bytes([9] * 6) + (5).to_bytes(4, "big"))  # same last chars as tails[5]
+    ids = iter(str(ULID.from_bytes(moment + tail)) for tail in tails)
+    monkeypatch.setattr(store.plans.create, "new_plan_id", lambda: next(ids))
+    engine = create_db_engine(database_url(workdir / "same.db"))
+    from store import migrations
+
+    migrations.upgrade(database_url(workdir / "same.db"))
+    made: list[str] = []
+    with session_scope(engine) as session:
+        for i in range(30):
+            plan = plans.create_plan(
+                session, namespaced_name=f"platform/a-rather-long-plan-name-that-goes-on-{i:02}",
+                description="d", phase=PlanPhase.EXECUTE,
+                processing_state=ProcessingState.ERRORED)
+            made.append(plan.plan_id)
+    engine.dispose()
+    return made
+
+
+@run_async
+async def test_labels_keep_state_and_unique_ids_at_80_columns(same_moment_db) -> None:
+    app = PlandeskApp(database_url("same.db"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        tree = plans_screen(app).plan_tree
+        assert len(tree.nodes_by_plan) == 30
+        for plan_id in same_moment_db:
+            label = label_of(tree, plan_id)
+            assert len(label) == tree.scrollable_content_region.width
+            assert label.endswith(" execute errored"), label
+            # the namespace gives way first, then the end of the name, with an ellipsis
+            assert label.startswith("…/a-rather-long"), label
+            assert label.split(" ")[0].endswith("…")
+            assert short_id(plan_id, tree.id_chars) not in label  # no room for ids here
+        assert not tree.show_horizontal_scrollbar
+        # a wider tree has room for the ids: each as short as keeps them apart
+        await step(pilot, *(["greater_than_sign"] * 4))
+        # tails[5] and the last id share their last 32 bits: 6 characters and a bit
+        assert tree.id_chars == 7
+        shown_ids = set()
+        for plan_id in same_moment_db:
+            label = label_of(tree, plan_id)
+            assert len(label) == tree.scrollable_content_region.width
+            assert label.endswith(" execute errored"), label
+            short = short_id(plan_id, tree.id_chars)
+            assert f" {short} execute" in label
+            shown_ids.add(short)
+        assert len(shown_ids) == 30
+        assert not tree.show_horizontal_scrollbar
+
+
+@run_async
+async def test_the_decision_title_is_readable_in_full_under_the_table(workdir) -> None:
+    name = demo_database(workdir)
+    title = "Keep the monolith writable " + "and then some more words " * 10 + "END"
+    connection = sqlite3.connect(workdir / name)
+    with connection:
+        connection.execute(
+            "UPDATE decisions SET title = ? WHERE sequence = 1 AND plan_id = (SELECT plan_id "
+            "FROM plans WHERE namespaced_name = 'billing/migrate-invoices')", (title,))
+    connection.close()
+    app = PlandeskApp(database_url(name))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "4", "tab")
+        box = plans_screen(app).query_one("#decision-rationale")
+        text = " ".join(str(box.render()).split())
+        assert title in text
