@@ -17,7 +17,7 @@ from typing import Protocol, cast
 
 import sqlalchemy as sa
 
-from store.stashes import r0002, r0003, r0004, r0005
+from store.stashes import r0002, r0003, r0004, r0005, r0006
 
 STASH_PREFIX = "plandesk_stash_"
 
@@ -45,6 +45,7 @@ STASHES: dict[str, RevisionStash] = {
     "0003": _spec(r0003),
     "0004": _spec(r0004),
     "0005": _spec(r0005),  # stashes inside the revision itself
+    "0006": _spec(r0006),  # live-notify triggers: no data
 }
 """Every revision whose downgrade drops data, with the frozen spec that keeps it."""
 

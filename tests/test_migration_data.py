@@ -258,7 +258,7 @@ def test_progress_reports_each_revision_and_backfill_rows(legacy_url):
     migrations.upgrade(legacy_url, progress=events.append)
     starts = [e.revision.revision for e in events if e.step == "start"]
     ends = [e.revision.revision for e in events if e.step == "end"]
-    assert starts == ends == ["0003", "0004", "0005"]
+    assert starts == ends == [r.revision for r in migrations.history()][2:]
     rows = [e for e in events if e.step == "rows" and e.count]
     assert rows[-1].done == rows[-1].count == len(build_legacy_forest()[0])
 
