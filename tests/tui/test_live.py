@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from textual.pilot import Pilot
 from textual.widgets import Static
-from tui_states import demo_decisions, run_async, typed, until
+from tui_states import run_async, typed, until
 
 from store.corrections import run_correction
 from store.db import archive_root, artifacts_root, create_db_engine, database_url, session_scope
@@ -139,7 +139,7 @@ async def test_commits_elsewhere_appear_in_place(demo_url: str, writer: sa.Engin
                     and screen.detail_pane.selected_decision is not None
                     and screen.detail_pane.selected_decision.sequence == 2,
                     "decision #2 of the root highlighted")
-        first, second = decision_ids(writer, root_id)
+        _first, second = decision_ids(writer, root_id)
         external_correction(demo_url, root_id, second, "Appended from elsewhere")
         pane = screen.detail_pane
         await until(pilot, lambda: pane.detail is not None and len(pane.detail.decisions) == 3
@@ -177,7 +177,7 @@ async def test_deleted_cursor_plan_gives_way_to_its_parent(demo_url: str,
 async def test_open_modal_notices_a_stale_preview(demo_url: str, writer: sa.Engine) -> None:
     app = live_app(demo_url)
     root_id = plan_id_of(writer, PLAN)
-    first, second = decision_ids(writer, root_id)
+    _first, second = decision_ids(writer, root_id)
     async with app.run_test(size=SIZE) as pilot:
         screen = await opened(pilot, app)
         await pilot.press("right", "4", "tab", "down")
