@@ -30,6 +30,8 @@ from tui.widgets.plan_tree import PlanTree
 SIZE = (120, 36)
 PLAN = "billing/migrate-invoices"
 FROZEN = datetime(2026, 1, 1, 12, 3, 4)
+# what the issue allows ("coalesce refreshes: at most ~4 per second")
+MOST_REFRESHES_PER_SECOND = 4
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -261,7 +263,7 @@ async def test_a_burst_of_commits_keeps_the_ui_responsive(demo_url: str, writer:
         live = app.live
         assert live is not None
         assert tree.live_refreshes <= live.changes_seen  # one refresh at most per poll
-        assert tree.live_refreshes <= elapsed / POLL_SECONDS + 2
+        assert tree.live_refreshes <= elapsed * MOST_REFRESHES_PER_SECOND + 2
         assert tree.live_refreshes * 10 < commits, (tree.live_refreshes, commits)
         assert tree.cursor_plan_id == root_id and in_step(screen)
         assert tree.nodes_by_plan[root_id].is_expanded
