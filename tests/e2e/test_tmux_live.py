@@ -1,7 +1,8 @@
 """Team mode end to end: two real `plandesk` processes in tmux on one database (a SQLite file,
 or one PostgreSQL database). A appends a correction by keys; B shows the new decision by itself
-(no key pressed in B), and B's correction modal, opened before A's commit, says its preview is
-stale and refuses to run on it."""
+(no key pressed in B); then, while B has a correction modal open on the same decision, a third
+process (`plandesk correct`) appends to it, and B's modal says its preview is stale and refuses
+to run on it."""
 
 from __future__ import annotations
 
@@ -88,6 +89,19 @@ def decision_rationales(url: str) -> list[str]:
         engine.dispose()
 
 
+def plan_and_second_decision(url: str) -> tuple[str, str]:
+    engine = sa.create_engine(url if "://" in url else f"sqlite:///{url}")
+    try:
+        with engine.connect() as connection:
+            plan_id, decision_id = connection.execute(sa.text(
+                "SELECT p.plan_id, d.decision_id FROM decisions d JOIN plans p"
+                " ON p.plan_id = d.plan_id WHERE p.namespaced_name = :n AND d.sequence = 2"),
+                {"n": PLAN}).one()
+    finally:
+        engine.dispose()
+    return str(plan_id), str(decision_id)
+
+
 def append_from(session: str, guidance: str) -> None:
     """In an instance whose Decisions table has #2 highlighted: append after it, confirmed."""
     keys(session, "a")
@@ -115,7 +129,12 @@ def test_two_instances_on_one_database(shared_url: str, tmp_path: Path) -> None:
         wait_for(b, "Adds decision #4")
         tmux("send-keys", "-t", b, "-l", "Mine from B")
         wait_for(b, "Mine from B")
-        append_from(a, "And tell support")
+        # a third process (`plandesk correct`, as an agent would) appends to #2 meanwhile
+        plan_id, second = plan_and_second_decision(shared_url)
+        subprocess.run([str(PLANDESK), "correct", plan_id, second, "--mode", "append",
+                        "--guidance", "And tell support", "--db", shared_url], check=True,
+                       capture_output=True, cwd=tmp_path,
+                       env={**os.environ, "PLANDESK_ARTIFACTS": str(tmp_path / "artifacts-c")})
         stale = wait_for(b, "The plan changed since the preview", timeout=SHOWN_WITHIN)
         assert "Adds decision #5" in stale or "Adds decision #5" in wait_for(
             b, "Adds decision #5", timeout=SHOWN_WITHIN)

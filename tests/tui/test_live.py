@@ -149,6 +149,15 @@ async def test_commits_elsewhere_appear_in_place(demo_url: str, writer: sa.Engin
         selected = pane.selected_decision
         assert selected is not None and selected.decision_id == second
         assert tree.cursor_plan_id == root_id and in_step(screen)
+        # and again, once everything has settled: the highlighted decision still stays
+        await pilot.pause(1.0)
+        external_correction(demo_url, root_id, second, "Appended from elsewhere again")
+        await until(pilot, lambda: pane.detail is not None and len(pane.detail.decisions) == 4
+                    and pane.decision_table.row_count == 4, "decision #4 appearing")
+        await pilot.pause(1.0)
+        selected = pane.selected_decision
+        assert selected is not None and selected.decision_id == second, selected
+        assert pane.decision_table.has_focus
 
 
 @run_async

@@ -191,11 +191,15 @@ class CorrectionModal(ModalScreen[CorrectionRequest | None]):
     def recheck_preview(self) -> None:
         """Another connection committed: compute the preview again; if the plan changed, say
         so (`on_preview_ready`)."""
-        if self.preview is not None and self.refusal is None:
-            self.compute_preview()
+        if self.preview is not None or self.refusal is not None:
+            self.compute_preview()  # a refusal may have passed too (another correction ended)
 
     def on_preview_ready(self, message: PreviewReady) -> None:
         earlier = self.preview
+        if self.refusal is not None:  # what was in the way (a running correction) has ended
+            self.refusal = None
+            self.query_one("#confirm", Button).disabled = False
+            self.show_error(None)
         if earlier is not None and message.preview.version != earlier.version:
             self.changed_since = message.preview.version.change_since(earlier.version)
             self.show_error(self._changed_notice())
