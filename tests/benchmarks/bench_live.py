@@ -126,7 +126,7 @@ def measure(url: str, folder: Path, runs: int, idle: float) -> dict[str, float]:
         keypresses: list[float] = []
         for run in range(runs):
             tab, marker = (("2", "Effective profile snapshot") if run % 2 == 0
-                           else ("1", "Definition of done"))
+                           else ("1", "Description"))
             pressed = time.monotonic()
             tmux("send-keys", "-t", session, tab)
             shown = wait_until(session, lambda s, marker=marker: marker in s)

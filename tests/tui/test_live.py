@@ -310,3 +310,18 @@ async def test_postgresql_listener_drop_shows_reconnecting(pg_url: str, workdir:
         await until(pilot, lambda: header_says(app, "updated 12:03:04"), "live again")
         assert "reconnecting…" not in app.sub_title
         assert getattr(live.watcher, "listener_pid", None) not in (None, pid)
+
+
+@run_async
+async def test_nothing_hidden_keeps_repainting(workdir: Path) -> None:
+    """An idle live app must cost next to nothing: no widget of a screen under the plans
+    screen (the loading screen's spinner) keeps a repaint timer running."""
+    create_demo(workdir / "demo.db")
+    app = live_app(database_url("demo.db"))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await opened(pilot, app)
+        hidden = [s for s in app.screen_stack if s is not screen]
+        assert hidden  # the loading screen stays below
+        ticking = [node for s in hidden for node in s.walk_children(with_self=True)
+                   if getattr(node, "auto_refresh", None)]
+        assert ticking == []

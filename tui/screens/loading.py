@@ -10,6 +10,9 @@ from textual.widgets import Header, LoadingIndicator, Static
 from tui.widgets.footer import KeysFooter
 from tui.widgets.literal import literal
 
+# LoadingIndicator's own frame interval
+SPINNER_SECONDS = 1 / 16
+
 
 class LoadingScreen(Screen[None]):
     def __init__(self, where: str, *, creating: bool = False) -> None:
@@ -24,3 +27,11 @@ class LoadingScreen(Screen[None]):
             yield Static(literal(f"{verb} {self.where}"), id="loading-message")
             yield LoadingIndicator()
         yield KeysFooter()
+
+    # The screen stays at the bottom of the stack once the database is open; its spinner's
+    # 16 Hz timer would keep repainting behind the plans screen (about a fifth of a core).
+    def on_screen_suspend(self) -> None:
+        self.query_one(LoadingIndicator).auto_refresh = None
+
+    def on_screen_resume(self) -> None:
+        self.query_one(LoadingIndicator).auto_refresh = SPINNER_SECONDS
