@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +16,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from test_tmux import PLANDESK, screen_of, tmux, wait_for, wait_until
+from tmux_driver import (
+    PLANDESK,
+    press_and_wait_for_redraw,
+    screen_of,
+    tmux,
+    wait_for,
+    wait_until,
+)
 
 pytestmark = [
     pytest.mark.e2e,
@@ -71,11 +77,8 @@ def to_second_decision(session: str) -> None:
     wait_for(session, PLAN)
     keys(session, "4")
     wait_for(session, "Keep the monolith writable")
-    # focus moves draw nothing to wait for; give each a moment, as a user would
-    keys(session, "Tab")
-    time.sleep(0.5)
-    keys(session, "Down")
-    time.sleep(0.5)
+    press_and_wait_for_redraw(session, "Tab")  # focus shows only in the colours
+    press_and_wait_for_redraw(session, "Down")
 
 
 def decision_rationales(url: str) -> list[str]:
