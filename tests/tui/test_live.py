@@ -141,19 +141,22 @@ async def test_commits_elsewhere_appear_in_place(demo_url: str, writer: sa.Engin
                     and screen.detail_pane.selected_decision is not None
                     and screen.detail_pane.selected_decision.sequence == 2,
                     "decision #2 of the root highlighted")
-        _first, second = decision_ids(writer, root_id)
+        known = decision_ids(writer, root_id)
+        second, count = known[1], len(known)
         external_correction(demo_url, root_id, second, "Appended from elsewhere")
         pane = screen.detail_pane
-        await until(pilot, lambda: pane.detail is not None and len(pane.detail.decisions) == 3
-                    and pane.decision_table.row_count == 3, "decision #3 appearing")
+        await until(pilot, lambda: pane.detail is not None
+                    and len(pane.detail.decisions) == count + 1
+                    and pane.decision_table.row_count == count + 1, "a new decision appearing")
         selected = pane.selected_decision
         assert selected is not None and selected.decision_id == second
         assert tree.cursor_plan_id == root_id and in_step(screen)
         # and again, once everything has settled: the highlighted decision still stays
         await pilot.pause(1.0)
         external_correction(demo_url, root_id, second, "Appended from elsewhere again")
-        await until(pilot, lambda: pane.detail is not None and len(pane.detail.decisions) == 4
-                    and pane.decision_table.row_count == 4, "decision #4 appearing")
+        await until(pilot, lambda: pane.detail is not None
+                    and len(pane.detail.decisions) == count + 2
+                    and pane.decision_table.row_count == count + 2, "another new decision")
         await pilot.pause(1.0)
         selected = pane.selected_decision
         assert selected is not None and selected.decision_id == second, selected
@@ -188,7 +191,8 @@ async def test_deleted_cursor_plan_gives_way_to_its_parent(demo_url: str,
 async def test_open_modal_notices_a_stale_preview(demo_url: str, writer: sa.Engine) -> None:
     app = live_app(demo_url)
     root_id = plan_id_of(writer, PLAN)
-    _first, second = decision_ids(writer, root_id)
+    known = decision_ids(writer, root_id)
+    second, count = known[1], len(known)
     async with app.run_test(size=SIZE) as pilot:
         screen = await opened(pilot, app)
         await pilot.press("right", "4", "tab", "down")
@@ -199,7 +203,7 @@ async def test_open_modal_notices_a_stale_preview(demo_url: str, writer: sa.Engi
         modal = app.screen
         assert isinstance(modal, CorrectionModal)
         await until(pilot, lambda: modal.preview is not None, "the preview")
-        assert modal.preview is not None and modal.preview.new_sequence == 3
+        assert modal.preview is not None and modal.preview.new_sequence == count + 1
 
         external_correction(demo_url, root_id, second, "From elsewhere")
         error = modal.query_one("#correction-error", Static)
@@ -207,13 +211,13 @@ async def test_open_modal_notices_a_stale_preview(demo_url: str, writer: sa.Engi
                     "the modal saying the plan changed")
         assert "The plan changed since the preview" in str(error.render())
         await until(pilot, lambda: modal.preview is not None
-                    and modal.preview.new_sequence == 4, "the new preview")
+                    and modal.preview.new_sequence == count + 2, "the new preview")
 
         await pilot.press("ctrl+s")  # confirming what was typed for the old preview: refused
         assert app.screen is modal and "Not run" in str(error.render())
-        assert len(decision_ids(writer, root_id)) == 3
+        assert len(decision_ids(writer, root_id)) == count + 1
         await pilot.press("ctrl+s")  # on the new preview, seen: runs
-        await until(pilot, lambda: len(decision_ids(writer, root_id)) == 4,
+        await until(pilot, lambda: len(decision_ids(writer, root_id)) == count + 2,
                     "the confirmed correction")
 
 
