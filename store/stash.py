@@ -48,9 +48,9 @@ STASHES: dict[str, RevisionStash] = {
 }
 """Every revision whose downgrade drops data, with the frozen spec that keeps it."""
 
-DERIVED_ONLY = frozenset({"0006"})
+DERIVED_ONLY = frozenset({"0006", "0007"})
 """Revisions whose downgrade drops only what their upgrade derives again from the data (the
-search index), so it loses nothing and needs no stash."""
+search index, the live-notify triggers), so it loses nothing and needs no stash."""
 
 Report = Callable[[str], None]
 

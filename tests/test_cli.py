@@ -41,6 +41,7 @@ def test_db_upgrade_current_downgrade_history(tmp_path):
     assert down.exit_code == 0 and "is at 0001" in down.output
     history = run("db", "history").output.splitlines()
     assert [line.split()[0] for line in history] == migrations.known_revisions()
+    assert [line.split()[0] for line in history][:5] == ["0001", "0002", "0003", "0004", "0005"]
 
 
 def test_db_option_and_environment(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ the first frame, and the other screens when they are first shown
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
@@ -26,6 +27,7 @@ from tui.commands import IntegrityCommands, PlanCommands
 from tui.config import DEFAULTS, Config, ConfigError, save_settings
 from tui.context import DatabaseContext
 from tui.keymap import check_keymap, declared_bindings
+from tui.live import POLL_SECONDS, DatabaseChanged, LiveUpdates, WatcherOpened
 from tui.messages import (
     CorrectionFinished,
     CorrectionRefused,
@@ -66,6 +68,8 @@ class PlandeskApp(App[None]):
         Binding("ctrl+p", "command_palette", "Palette",
                 show=False, id="app.command_palette"),
     ]
+    # how often other connections' commits are looked for (None: never, e.g. snapshot tests)
+    LIVE_POLL_SECONDS: float | None = POLL_SECONDS
 
     def __init__(
         self,
@@ -100,6 +104,7 @@ class PlandeskApp(App[None]):
         # what screens are given about the open database; None until it is open
         self.database: DatabaseContext | None = None
         self.sub_title = short_location(url)
+        self.live: LiveUpdates | None = None
         self.artifacts_root = artifacts_root(url)
         self.archive_root = archive_root(url)
 
@@ -172,6 +177,8 @@ class PlandeskApp(App[None]):
             self.push_screen(ErrorScreen(message.error, message.url))
 
     def on_unmount(self) -> None:
+        if self.live is not None:
+            self.live.stop()
         if self.engine is not None:
             self.engine.dispose()
 
@@ -261,6 +268,52 @@ class PlandeskApp(App[None]):
         self._show(PlansScreen(self.database, message.first_roots))
         if not self.read_only:
             self.recover_corrections()
+        self._start_live(message.engine)
+
+    # -- live refresh (tui/live.py) ------------------------------------------------------------
+
+    def live_clock(self) -> datetime:
+        """When an update was seen, for the header (snapshot tests freeze it)."""
+        return datetime.now()
+
+    def _start_live(self, engine: Engine) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+        if self.LIVE_POLL_SECONDS is None:
+            return
+        self.live = LiveUpdates(self, engine, clock=self.live_clock,
+                                poll_seconds=self.LIVE_POLL_SECONDS)
+        self.live.start()
+        self._show_live_state()
+
+    def _show_live_state(self) -> None:
+        if self.live is not None:
+            self.sub_title = f"{short_location(self.url)} · {self.live.indicator}"
+
+    def on_watcher_opened(self, message: WatcherOpened) -> None:
+        if self.live is None:
+            message.watcher.close()
+            return
+        self.live.opened(message.watcher)
+        self._show_live_state()
+
+    def on_database_changed(self, message: DatabaseChanged) -> None:
+        """Another connection committed: refresh what is visible, in place."""
+        if self.live is None:
+            return
+        changed = self.live.changed(message)
+        self._show_live_state()
+        if not changed:
+            return
+        screen = self.plans_screen
+        if screen is not None:
+            screen.refresh_live()
+        from tui.screens.correction import CorrectionModal
+
+        for modal in self.screen_stack:
+            if isinstance(modal, CorrectionModal):
+                modal.recheck_preview()
 
     def on_migration_needed(self, message: MigrationNeeded) -> None:
         from tui.screens.migration import MigrationScreen

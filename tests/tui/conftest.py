@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tui.app import PlandeskApp
+
 os.environ["TEXTUAL_ANIMATIONS"] = "none"
 
 
@@ -16,3 +18,11 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def no_live_refresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Live refresh polls on a timer and redraws after any commit, the test's own included;
+    tests not about it run without it so that what they check stays put (test_live.py and
+    the tmux tests turn it on)."""
+    monkeypatch.setattr(PlandeskApp, "LIVE_POLL_SECONDS", None)

@@ -129,6 +129,9 @@ class CorrectionModal(ModalScreen[CorrectionRequest | None]):
         self.later = later  # decisions after this one that a revert takes with it
         self.preview: CorrectionPreview | None = None
         self.refusal: str | None = None
+        # how the plan changed since the preview the user last saw (a live refresh found it):
+        # the next confirm is refused once, so nothing runs on a preview nobody looked at
+        self.changed_since: str | None = None
 
     def _title(self) -> Content:
         return Content("\n").join([
@@ -186,7 +189,21 @@ class CorrectionModal(ModalScreen[CorrectionRequest | None]):
             return
         self.post_message(PreviewReady(preview))
 
+    def recheck_preview(self) -> None:
+        """Another connection committed: compute the preview again; if the plan changed, say
+        so (`on_preview_ready`)."""
+        if self.preview is not None or self.refusal is not None:
+            self.compute_preview()  # a refusal may have passed too (another correction ended)
+
     def on_preview_ready(self, message: PreviewReady) -> None:
+        earlier = self.preview
+        if self.refusal is not None:  # what was in the way (a running correction) has ended
+            self.refusal = None
+            self.query_one("#confirm", Button).disabled = False
+            self.show_error(None)
+        if earlier is not None and message.preview.version != earlier.version:
+            self.changed_since = message.preview.version.change_since(earlier.version)
+            self.show_error(self._changed_notice())
         self.preview = message.preview
         if self.mode == CorrectionMode.REVERT:
             # the database's count, which the preview saw, over the one the pane showed
@@ -217,7 +234,11 @@ class CorrectionModal(ModalScreen[CorrectionRequest | None]):
     def _guidance_changed(self, event: TextArea.Changed) -> None:
         self.query_one("#guidance-label", Static).update(self._count_content(event.text_area.text))
         if self.refusal is None:
-            self.show_error(None)
+            self.show_error(self._changed_notice() if self.changed_since else None)
+
+    def _changed_notice(self) -> str:
+        return (f"The plan changed since the preview ({self.changed_since}); it was computed "
+                "again below. Check it before you confirm.")
 
     def show_error(self, reason: str | None) -> None:
         box = self.query_one("#correction-error", Static)
@@ -230,6 +251,11 @@ class CorrectionModal(ModalScreen[CorrectionRequest | None]):
             return
         if self.preview is None:
             self.show_error("The preview is still being computed; confirm again in a moment.")
+            return
+        if self.changed_since is not None:
+            self.changed_since = None
+            self.show_error("Not run: the plan changed since the preview you confirmed on. "
+                            "The preview below is the new one; ctrl+s confirms it.")
             return
         try:
             guidance = clean_guidance(self.query_one("#guidance", TextArea).text)

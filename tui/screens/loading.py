@@ -10,6 +10,9 @@ from textual.widgets import Header, LoadingIndicator, Static
 from tui.widgets.footer import KeysFooter
 from tui.widgets.literal import literal
 
+# LoadingIndicator's own frame interval
+SPINNER_SECONDS = 1 / 16
+
 
 class LoadingScreen(Screen[None]):
     def __init__(self, where: str, *, creating: bool = False) -> None:
@@ -30,3 +33,11 @@ class LoadingScreen(Screen[None]):
         self.where, self.creating = where, creating
         verb = "Creating and opening" if creating else "Opening"
         self.query_one("#loading-message", Static).update(literal(f"{verb} {where}"))
+
+    # The screen stays at the bottom of the stack once the database is open; its spinner's
+    # 16 Hz timer would keep repainting behind the plans screen (about a fifth of a core).
+    def on_screen_suspend(self) -> None:
+        self.query_one(LoadingIndicator).auto_refresh = None
+
+    def on_screen_resume(self) -> None:
+        self.query_one(LoadingIndicator).auto_refresh = SPINNER_SECONDS

@@ -358,6 +358,18 @@ class PlansScreen(Screen[None]):
             pane.begin(pane.plan_id)
             self.load_detail(pane.plan_id)
 
+    def refresh_live(self) -> None:
+        """Another connection committed: the tree re-reads what it shows, in place, then the
+        detail follows (`_live_refreshed`); both in workers (tui/widgets/plan_tree_live.py)."""
+        self.plan_tree.refresh_live()
+
+    @on(PlanTree.LiveRefreshed)
+    def _live_refreshed(self) -> None:
+        pane = self.detail_pane
+        if pane.plan_id is not None and pane.detail is not None and not pane.loading \
+                and pane.plan_id == self.plan_tree.cursor_plan_id:
+            self.load_detail(pane.plan_id)  # no begin(): the pane stays usable meanwhile
+
     def action_show_tab(self, tab: str) -> None:
         self.detail_pane.action_show_tab(tab)
 

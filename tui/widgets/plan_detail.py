@@ -179,6 +179,8 @@ class PlanDetailPane(Vertical):
             self.call_after_refresh(self._show_when_mounted)
             return
         self._waiting = None
+        # the same plan read again (a live refresh) keeps its highlighted decision
+        selected = self.selected_decision if self.plan_id == detail.plan.plan_id else None
         self.plan_id = detail.plan.plan_id
         self.failure = None
         self.loading = False
@@ -198,7 +200,7 @@ class PlanDetailPane(Vertical):
         self.query_one("#snapshot-json", Static).update(snapshot_json_content(detail))
         self.query_one("#snapshot-drift", Static).update(drift_content(detail))
         self._fill_inputs(detail)
-        self._fill_decisions(detail)
+        self._fill_decisions(detail, selected.decision_id if selected is not None else None)
         self._fill_corrections(detail)
 
     def _fill_inputs(self, detail: PlanDetail) -> None:
@@ -220,7 +222,7 @@ class PlanDetailPane(Vertical):
             )
         self.query_one("#projects", Static).update(literal(projects_text(detail.projects)))
 
-    def _fill_decisions(self, detail: PlanDetail) -> None:
+    def _fill_decisions(self, detail: PlanDetail, keep: str | None = None) -> None:
         table = self.decision_table
         table.clear()
         for decision in detail.decisions:
@@ -237,6 +239,9 @@ class PlanDetailPane(Vertical):
                 literal_text(decision.artifacts_path or "—", one_line=True),
                 key=decision.decision_id,
             )
+        row = next((i for i, d in enumerate(detail.decisions) if d.decision_id == keep), None)
+        if row:
+            table.move_cursor(row=row)
         self._show_rationale()
 
     def show_attempt(self, attempt: CorrectionAttempt) -> None:

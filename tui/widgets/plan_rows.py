@@ -122,3 +122,4 @@ class PlaceRestored(Message, bubble=False):
     steps: tuple[RevealStep, ...] | None
     error: str | None = None
     say_if_gone: bool = True
+    live: bool = False  # read for a live refresh (plan_tree_live), not for ctrl+r

@@ -51,13 +51,17 @@ from tui.widgets.plan_rows import (
     TreePlace,
     TreeRow,
 )
+from tui.widgets.plan_tree_live import LiveRefreshed, LiveTreeRefresh
 from tui.widgets.vim_keys import VIM_TREE_BINDINGS
 
 STATE_STYLES = ("queued", "processing", "errored", "complete", "cancelled")
 
 
-class PlanTree(Tree[TreeRow]):
-    """Plans by root, or the flat matches of a filter, loaded lazily."""
+class PlanTree(LiveTreeRefresh, Tree[TreeRow]):
+    """Plans by root, or the flat matches of a filter, loaded lazily (and refreshed live:
+    `plan_tree_live`)."""
+
+    LiveRefreshed = LiveRefreshed
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right", "expand_or_down", "Expand", show=False, id="tree.expand.arrow"),
@@ -78,6 +82,7 @@ class PlanTree(Tree[TreeRow]):
         "plan-tree--more",
         "plan-tree--unreadable",
         "plan-tree--context",
+        "plan-tree--changed",
         *(f"plan-tree--state-{state}" for state in STATE_STYLES),
     }
 
@@ -88,6 +93,7 @@ class PlanTree(Tree[TreeRow]):
     PlanTree > .plan-tree--more { color: $text-accent; text-style: italic; }
     PlanTree > .plan-tree--unreadable { color: $text-error; text-style: bold; }
     PlanTree > .plan-tree--context { text-style: dim; }
+    PlanTree > .plan-tree--changed { background: $warning-muted; }
     PlanTree > .plan-tree--state-queued { color: $text-muted; }
     PlanTree > .plan-tree--state-processing { color: $text-primary; }
     PlanTree > .plan-tree--state-errored { color: $text-error; text-style: bold; }
@@ -557,6 +563,8 @@ class PlanTree(Tree[TreeRow]):
             label = text.copy()
             if isinstance(row, MoreRow | LoadingRow | NoteRow):
                 label.stylize(self.get_component_rich_style("plan-tree--more", partial=True))
+        if isinstance(row, PlanRow) and row.plan_id in self.changed_plan_ids:
+            label.stylize(self.get_component_rich_style("plan-tree--changed", partial=True))
         label.stylize(style)
         return Text.assemble(prefix, label)
 
@@ -839,6 +847,11 @@ class PlanTree(Tree[TreeRow]):
           description="Reloading plans")
     def _fetch_place(self, generation: int, place: TreePlace,
                      plan_filter: PlanFilter | None, say_if_gone: bool) -> None:
+        self._read_place(generation, place, plan_filter, say_if_gone)
+
+    def _read_place(self, generation: int, place: TreePlace, plan_filter: PlanFilter | None,
+                    say_if_gone: bool, *, live: bool = False) -> None:
+        """In a thread worker: the levels of `place` and the way down to its cursor plan."""
         try:
             with self.session() as session:
                 pages = plans.level_pages(session, place.loaded, plan_filter)
@@ -851,13 +864,16 @@ class PlanTree(Tree[TreeRow]):
                     except plans.PlanNotFoundError:
                         steps = None
         except Exception as exc:
-            self.post_message(PlaceRestored(generation, place, {}, None, str(exc)))
+            self.post_message(PlaceRestored(generation, place, {}, None, str(exc), live=live))
             return
         self.post_message(PlaceRestored(generation, place, pages, steps,
-                                        say_if_gone=say_if_gone))
+                                        say_if_gone=say_if_gone, live=live))
 
     @on(PlaceRestored)
     def _place_restored(self, message: PlaceRestored) -> None:
+        if message.live:
+            self.live_restored(message)
+            return
         if message.generation != self.generation:
             return
         if message.error is not None:
@@ -865,31 +881,41 @@ class PlanTree(Tree[TreeRow]):
                         markup=False)
             return
         place = message.place
+        target, gone = self._rebuild(place, message.pages, message.steps)
+        if gone and target is not None and message.say_if_gone:
+            name = target.data.name if isinstance(target.data, PlanRow) else "?"
+            self.notify(f"The plan {place.cursor_plan_id} is gone; showing {name}.",
+                        title="Plan gone", severity="warning", markup=False)
+
+    def _rebuild(self, place: TreePlace, pages: dict[str | None, PlanPage],
+                 steps: tuple[RevealStep, ...] | None, *, prefer_ancestor: bool = False,
+                 ) -> tuple[TreeNode[TreeRow] | None, bool]:
+        """Lay the read levels out as `place` had them; the cursor's node and whether its
+        plan is gone."""
         plan_filter = self.plan_filter
         self._start_over(plan_filter)
         for parent_id, _count in place.loaded:
             parent = self.root if parent_id is None else self.nodes_by_plan.get(parent_id)
-            page = message.pages.get(parent_id)
+            page = pages.get(parent_id)
             if parent is not None and page is not None:
                 self._place_page(parent, page, None, None)
         for plan_id in place.expanded:
             node = self.nodes_by_plan.get(plan_id)
             if node is not None and node.allow_expand:
                 node.expand()
-        if message.steps:
-            self._apply_steps(message.steps)
-        target, gone = self._surviving(place)
+        if steps:
+            self._apply_steps(steps)
+        target, gone = self._surviving(place, prefer_ancestor=prefer_ancestor)
         _ = self.last_line  # lines and virtual size as they are now
         self.cursor_line = target.line if target is not None else -1
         self.scroll_y = place.scroll_y
         self._after_change()
-        if gone and target is not None and message.say_if_gone:
-            name = target.data.name if isinstance(target.data, PlanRow) else "?"
-            self.notify(f"The plan {place.cursor_plan_id} is gone; showing {name}.",
-                        title="Plan gone", severity="warning", markup=False)
+        return target, gone
 
-    def _surviving(self, place: TreePlace) -> tuple[TreeNode[TreeRow] | None, bool]:
-        """The cursor plan's node, else its nearest surviving sibling or ancestor."""
+    def _surviving(self, place: TreePlace, *, prefer_ancestor: bool = False,
+                   ) -> tuple[TreeNode[TreeRow] | None, bool]:
+        """The cursor plan's node, else its nearest surviving sibling or ancestor (with
+        `prefer_ancestor`, the ancestor whenever there is one)."""
         if place.cursor_plan_id is not None:
             node = self.nodes_by_plan.get(place.cursor_plan_id)
             if node is not None:
@@ -902,6 +928,8 @@ class PlanTree(Tree[TreeRow]):
                 break
         siblings = [c for c in parent.children if isinstance(c.data, PlanRow)]
         gone = place.cursor_plan_id is not None
+        if prefer_ancestor and parent is not self.root:
+            return parent, gone
         if siblings and (parent.is_expanded or parent is self.root):
             return siblings[min(place.cursor_index, len(siblings) - 1)], gone
         return (None if parent is self.root else parent), gone

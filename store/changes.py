@@ -1,0 +1,183 @@
+"""Noticing commits made by other connections, cheaply enough to ask four times a second.
+
+SQLite: `PRAGMA data_version` on one long-lived connection of our own (it changes when any
+other connection commits). PostgreSQL: LISTEN on the channel the triggers of the live-notify
+revision feed; if that connection drops, a snapshot query stands in for it while we reconnect.
+`poll()` never blocks for long and is called from one thread at a time (a worker per tick).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+CHANNEL = "plandesk_changes"
+# how long a dropped listener waits between attempts to reconnect
+RECONNECT_SECONDS = 1.0
+
+
+class WatchState(enum.StrEnum):
+    LIVE = "live"
+    RECONNECTING = "reconnecting"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One changed row, as a PostgreSQL notification names it."""
+
+    table: str
+    key: str | None
+    plan_id: str | None
+    op: str = ""
+
+
+class ChangeWatcher(Protocol):
+    state: WatchState
+    # the rows the last poll() heard of (PostgreSQL only; SQLite says only that something changed)
+    changes: tuple[Change, ...]
+
+    def poll(self) -> bool:
+        """Whether another connection committed a change since the last poll."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SqliteChangeWatcher:
+    """`PRAGMA data_version` on a connection that is never used for anything else."""
+
+    def __init__(self, path: Path) -> None:
+        # mode=rw: never creates a file at the path; isolation_level=None: no transaction is
+        # ever held open, so every read sees the latest commit and checkpoints are not blocked
+        self._connection = sqlite3.connect(
+            f"file:{path}?mode=rw", uri=True, isolation_level=None, check_same_thread=False
+        )
+        self.state = WatchState.LIVE
+        self.changes: tuple[Change, ...] = ()
+        self._version = self._read()
+
+    def _read(self) -> int:
+        row = self._connection.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
+
+    def poll(self) -> bool:
+        version = self._read()
+        changed = version != self._version
+        self._version = version
+        return changed
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _snapshot_query() -> sa.TextClause:
+    # changes whenever a transaction that wrote anything starts or ends, anywhere on the server
+    return sa.text("SELECT pg_current_snapshot()::text")
+
+
+class PgChangeWatcher:
+    """LISTEN on its own connection; a snapshot query while that connection is being
+    reconnected (a change may have been missed meanwhile, so a drop counts as one)."""
+
+    def __init__(self, engine: Engine, *, clock: Any = time.monotonic) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._listener: Any = None
+        self._fingerprint: str | None = None
+        self._next_attempt = 0.0
+        self.state = WatchState.LIVE
+        self.changes: tuple[Change, ...] = ()
+        self._listen()
+
+    @property
+    def listener_pid(self) -> int | None:
+        """The server process of the listening connection (for tests that cut it)."""
+        return None if self._listener is None else int(self._listener.info.backend_pid)
+
+    def _listen(self) -> None:
+        raw = self._engine.raw_connection()
+        connection = raw.driver_connection
+        assert connection is not None
+        raw.detach()  # ours for good: the pool never hands it out or resets it
+        try:
+            connection.rollback()
+            connection.autocommit = True
+            connection.execute(f"LISTEN {CHANNEL}")
+        except Exception:
+            connection.close()
+            raise
+        self._listener = connection
+        self.state = WatchState.LIVE
+
+    def _drop_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        self.state = WatchState.RECONNECTING
+        self._next_attempt = self._clock() + RECONNECT_SECONDS
+        self._fingerprint = None
+        with contextlib.suppress(Exception):  # it is gone already; that is why we are here
+            listener.close()
+
+    def poll(self) -> bool:
+        self.changes = ()
+        if self._listener is not None:
+            try:
+                notes = list(self._listener.notifies(timeout=0))
+            except Exception:
+                self._drop_listener()
+                return True  # what happened while it was dropping went unheard
+            self.changes = tuple(_change(note.payload) for note in notes)
+            return bool(notes)
+        changed = self._poll_snapshot()
+        if self._clock() >= self._next_attempt:
+            try:
+                self._listen()
+            except Exception:
+                self._next_attempt = self._clock() + RECONNECT_SECONDS
+                return changed
+            return True  # between the snapshot and LISTEN a commit may have gone unheard
+        return changed
+
+    def _poll_snapshot(self) -> bool:
+        try:
+            with self._engine.connect() as connection:
+                fingerprint = str(connection.execute(_snapshot_query()).scalar_one())
+        except Exception:
+            return False  # the server is away; the state already says reconnecting
+        changed = self._fingerprint is not None and fingerprint != self._fingerprint
+        self._fingerprint = fingerprint
+        return changed
+
+    def close(self) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            finally:
+                self._listener = None
+
+
+def _change(payload: str) -> Change:
+    try:
+        data = json.loads(payload)
+        return Change(str(data.get("table")), data.get("key"), data.get("plan_id"),
+                      str(data.get("op") or ""))
+    except (ValueError, AttributeError):
+        return Change("?", None, None)  # a NOTIFY on our channel from someone else
+
+
+def open_change_watcher(engine: Engine) -> ChangeWatcher:
+    """The watcher for the database `engine` is on (it opens its own connection)."""
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if not database or database == ":memory:":
+            raise ValueError("Only a SQLite file can be watched for changes.")
+        return SqliteChangeWatcher(Path(database))
+    return PgChangeWatcher(engine)

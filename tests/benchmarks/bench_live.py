@@ -1,0 +1,197 @@
+"""Benchmark of live refresh (not a timed test): external commit to screen, and idle CPU.
+
+    .venv/bin/python tests/benchmarks/bench_live.py [--runs 30] [--idle 10] [--pg ADMIN_URL]
+
+The real `plandesk` runs in tmux on a demo database (SQLite, and PostgreSQL when --pg or
+$PLANDESK_TEST_PG_URL gives an admin URL); it is read back with `capture-pane`:
+  - commit to screen: another connection renames the first root plan and commits; the time
+    until the new name is on screen, p50/p95 over --runs (target p95 <= 500 ms), against the
+    same app's keypress-to-screen time (a tab switch, no query) measured the same way;
+  - idle CPU: the app's process (user + system time from /proc through psutil) over --idle
+    seconds with nothing happening, as % of one core (target < 1 %), against a bare Textual
+    app idling in the same kind of tmux pane.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+PLANDESK = Path(sys.executable).with_name("plandesk")
+FIRST_ROOT = "billing/migrate-invoices"
+BARE_APP = ("from textual.app import App\nfrom textual.widgets import Header, Static\n"
+            "class Bare(App):\n    def compose(self):\n        yield Header()\n"
+            "        yield Static('bare')\nBare().run()\n")
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+
+
+def screen(session: str) -> str:
+    return tmux("capture-pane", "-p", "-t", session)
+
+
+def wait_until(session: str, holds: Callable[[str], bool], timeout: float = 30.0) -> float:
+    """Poll the pane as fast as tmux answers; the monotonic time it first held."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = time.monotonic()
+        if holds(screen(session)):
+            return now
+        if now > deadline:
+            raise TimeoutError(screen(session))
+
+
+@contextmanager
+def pane(command: str, folder: Path, env: dict[str, str]) -> Iterator[str]:
+    session = f"plandesk-live-bench-{uuid.uuid4().hex[:8]}"
+    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", "-c", str(folder),
+         *(item for key, value in env.items() for item in ("-e", f"{key}={value}")),
+         f"env -u COLUMNS -u LINES {command}")
+    try:
+        yield session
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def app_process(session: str) -> psutil.Process:
+    shell = psutil.Process(int(tmux("display", "-p", "-t", session, "#{pane_pid}").strip()))
+    for _ in range(100):
+        for process in [shell, *shell.children(recursive=True)]:
+            if "python" in process.name() or "plandesk" in " ".join(process.cmdline()):
+                return process
+        time.sleep(0.05)
+    raise RuntimeError("no app process in the pane")
+
+
+def idle_cpu(process: psutil.Process, seconds: float) -> float:
+    """% of one core the process used while nothing happened."""
+    before = process.cpu_times()
+    start = time.monotonic()
+    time.sleep(seconds)
+    after = process.cpu_times()
+    used = (after.user - before.user) + (after.system - before.system)
+    return 100 * used / (time.monotonic() - start)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def measure(url: str, folder: Path, runs: int, idle: float) -> dict[str, float]:
+    env = {"TEXTUAL_ANIMATIONS": "none", "PLANDESK_ARTIFACTS": str(folder / "artifacts")}
+    subprocess.run([str(PLANDESK), "demo", url], check=True, capture_output=True,
+                   env={**os.environ, **env})
+    writer = sa.create_engine(url if "://" in url else f"sqlite:///{url}")
+    with writer.connect() as connection:
+        root_id = connection.execute(sa.text(
+            "SELECT plan_id FROM plans WHERE namespaced_name = :n"), {"n": FIRST_ROOT}
+        ).scalar_one()
+    results: dict[str, float] = {}
+    with pane(f"{PLANDESK} --db '{url}'", folder, env) as session:
+        wait_until(session, lambda s: FIRST_ROOT in s and "live" in s)
+        process = app_process(session)
+        time.sleep(2)  # let the first frames, the detail and the watcher settle
+        results["idle_cpu_pct"] = idle_cpu(process, idle)
+
+        latencies: list[float] = []
+        for run in range(runs):
+            name = f"billing/live-{run:03d}"
+            with writer.begin() as connection:
+                connection.execute(sa.text(
+                    "UPDATE plans SET namespaced_name = :n WHERE plan_id = :p"),
+                    {"n": name, "p": root_id})
+            committed = time.monotonic()
+            shown = wait_until(session, lambda s, name=name: name in s)
+            latencies.append(shown - committed)
+            time.sleep(0.3)  # apart, so that each commit is a refresh of its own
+        results["commit_p50_ms"] = 1000 * statistics.median(latencies)
+        results["commit_p95_ms"] = 1000 * percentile(latencies, 0.95)
+
+        keypresses: list[float] = []
+        for run in range(runs):
+            tab, marker = (("2", "Effective profile snapshot") if run % 2 == 0
+                           else ("1", "Description"))
+            pressed = time.monotonic()
+            tmux("send-keys", "-t", session, tab)
+            shown = wait_until(session, lambda s, marker=marker: marker in s)
+            keypresses.append(shown - pressed)
+            time.sleep(0.1)
+        results["key_p50_ms"] = 1000 * statistics.median(keypresses)
+        results["key_p95_ms"] = 1000 * percentile(keypresses, 0.95)
+    writer.dispose()
+    return results
+
+
+def bare_idle_cpu(folder: Path, idle: float) -> float:
+    script = folder / "bare.py"
+    script.write_text(BARE_APP)
+    with pane(f"{sys.executable} {script}", folder, {"TEXTUAL_ANIMATIONS": "none"}) as session:
+        wait_until(session, lambda s: "bare" in s)
+        process = app_process(session)
+        time.sleep(2)
+        return idle_cpu(process, idle)
+
+
+@contextmanager
+def pg_database(admin: str) -> Iterator[str]:
+    name = f"plandesk_bench_live_{uuid.uuid4().hex[:8]}"
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--idle", type=float, default=10.0)
+    parser.add_argument("--pg", default=os.environ.get("PLANDESK_TEST_PG_URL"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="plandesk-bench-live-") as tmp:
+        folder = Path(tmp)
+        bare = bare_idle_cpu(folder, args.idle)
+        print(f"bare Textual app idle CPU: {bare:.2f} % of a core")
+        for backend in ("sqlite", "postgresql") if args.pg else ("sqlite",):
+            sub = folder / backend
+            sub.mkdir()
+            if backend == "sqlite":
+                found = measure(str(sub / "demo.db"), sub, args.runs, args.idle)
+            else:
+                with pg_database(args.pg) as url:
+                    found = measure(url, sub, args.runs, args.idle)
+            print(
+                f"{backend:10} commit->screen p50 {found['commit_p50_ms']:6.0f} ms, "
+                f"p95 {found['commit_p95_ms']:6.0f} ms (target p95 <= 500 ms; "
+                f"{found['commit_p95_ms'] / found['key_p95_ms']:.1f}x a keypress->screen p95 "
+                f"of {found['key_p95_ms']:.0f} ms, p50 {found['key_p50_ms']:.0f} ms)"
+            )
+            print(
+                f"{backend:10} idle CPU {found['idle_cpu_pct']:.2f} % of a core over "
+                f"{args.idle:.0f} s (target < 1 %; {found['idle_cpu_pct'] / max(bare, 0.01):.1f}x "
+                "the bare Textual app)"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Change watchers on a real SQLite file and the real PostgreSQL: a commit by another
+connection (or process) is noticed, the PostgreSQL payload names the row, and a dropped
+listener falls back to polling and reconnects."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from store import migrations
+from store.changes import (
+    CHANNEL,
+    Change,
+    ChangeWatcher,
+    PgChangeWatcher,
+    WatchState,
+    open_change_watcher,
+)
+from store.corrections import run_correction
+from store.db import create_db_engine, session_scope, sqlite_path
+from store.demo import create_demo
+from store.models import Decision
+from store.plans import create_plan, roots_page
+
+
+def poll_until(watcher: ChangeWatcher, holds: Callable[[bool], bool] = bool,
+               attempts: int = 200) -> bool:
+    """Poll like the app does (many times) until `holds(result)`; the condition, not a time."""
+    for _ in range(attempts):
+        result = watcher.poll()
+        if holds(result):
+            return True
+        time.sleep(0.025)  # the app's poll interval is 0.25 s; this only paces the loop
+    return False
+
+
+def add_plan(engine: sa.Engine, name: str) -> str:
+    with session_scope(engine) as session:
+        plan = create_plan(session, namespaced_name=name, description="live test")
+        return plan.plan_id
+
+
+def test_sqlite_notices_a_commit_by_another_process(sqlite_url: str) -> None:
+    migrations.upgrade(sqlite_url)
+    engine = create_db_engine(sqlite_url)
+    watcher = open_change_watcher(engine)
+    try:
+        assert watcher.poll() is False  # nothing happened yet
+        path = sqlite_path(sqlite_url)
+        subprocess.run(
+            [sys.executable, "-c",
+             "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+             "c.execute(\"UPDATE automation_profiles SET description = 'x'\"); c.commit()",
+             str(path)],
+            check=True,
+        )
+        assert watcher.poll() is True
+        assert watcher.poll() is False  # seen once
+        add_plan(engine, "ops/second-connection")  # the app's other connections count too
+        assert watcher.poll() is True
+        assert watcher.state == WatchState.LIVE
+    finally:
+        watcher.close()
+        engine.dispose()
+
+
+def test_sqlite_watcher_never_creates_a_missing_file(tmp_path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'gone.db'}")
+    with pytest.raises(Exception):  # noqa: B017 - sqlite3's own "unable to open"
+        open_change_watcher(engine)
+    assert not (tmp_path / "gone.db").exists()
+    engine.dispose()
+
+
+def test_postgresql_payload_names_table_key_and_plan(pg_url: str, tmp_path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLANDESK_ARTIFACTS", str(tmp_path / "artifacts"))
+    create_demo(pg_url)
+    engine = create_db_engine(pg_url)
+    watcher = open_change_watcher(engine)
+    other = create_db_engine(pg_url)
+    try:
+        assert isinstance(watcher, PgChangeWatcher)
+        assert watcher.poll() is False
+        plan_id = add_plan(other, "ops/notified")
+        heard: list[Change] = []
+        assert poll_until(watcher, lambda changed: changed and bool(
+            heard.extend(watcher.changes) or heard))
+        assert Change("plans", plan_id, plan_id, "INSERT") in heard
+
+        # a correction touches decisions and correction_attempts
+        with session_scope(other) as session:
+            decision = session.exec(select(Decision).order_by(Decision.decision_id)).first()
+            assert decision is not None
+            target_plan, target_decision = decision.plan_id, decision.decision_id
+        heard.clear()
+        attempt = run_correction(other, target_plan, target_decision, "append", "live test",
+                                 artifacts_root=tmp_path / "artifacts",
+                                 archive_root=tmp_path / "archive")
+        assert poll_until(watcher, lambda _changed: bool(
+            heard.extend(watcher.changes) or {c.table for c in heard} >= {
+                "decisions", "correction_attempts", "plans"}))
+        assert Change("decisions", attempt.new_decision_id, target_plan, "INSERT") in heard
+        assert any(c.table == "correction_attempts" and c.key == attempt.correction_attempt_id
+                   and c.plan_id == target_plan for c in heard)
+        assert watcher.poll() is False
+    finally:
+        watcher.close()
+        engine.dispose()
+        other.dispose()
+
+
+def test_postgresql_dropped_listener_polls_then_reconnects(pg_url: str) -> None:
+    migrations.upgrade(pg_url)
+    engine = create_db_engine(pg_url)
+    watcher = open_change_watcher(engine)
+    assert isinstance(watcher, PgChangeWatcher)
+    other = create_db_engine(pg_url)
+    try:
+        pid = watcher.listener_pid
+        with other.connect() as connection:
+            listening = connection.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid AND query LIKE :q"
+            ), {"pid": pid, "q": f"LISTEN {CHANNEL}%"}).scalar_one()
+            assert listening == 1
+            connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            connection.commit()
+        # the drop itself counts as a change (anything may have been missed), and says so
+        assert poll_until(watcher)
+        assert watcher.state == WatchState.RECONNECTING
+        # while reconnecting, commits are still noticed (by polling), then LISTEN is back
+        add_plan(other, "ops/while-reconnecting")
+        assert poll_until(watcher)
+        assert poll_until(watcher, lambda _c: watcher.state == WatchState.LIVE)
+        assert watcher.listener_pid not in (None, pid)
+        plan_id = add_plan(other, "ops/after-reconnect")
+        heard: list[Change] = []
+        assert poll_until(watcher, lambda changed: changed and bool(
+            heard.extend(watcher.changes) or heard))
+        assert any(c.key == plan_id for c in heard)
+    finally:
+        watcher.close()
+        engine.dispose()
+        other.dispose()
+
+
+def test_live_revision_is_postgresql_only_and_downgrades(db_url: str) -> None:
+    """The triggers exist on PostgreSQL at head, not on SQLite, and go with a downgrade."""
+    migrations.upgrade(db_url)
+    engine = create_db_engine(db_url)
+    live = next(r.revision for r in migrations.history() if "NOTIFY" in r.description)
+    before = migrations.history()[[r.revision for r in migrations.history()].index(live) - 1]
+
+    def triggers() -> set[str]:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                rows = connection.execute(sa.text(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+            else:
+                rows = connection.execute(sa.text(
+                    "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))
+            return {row[0] for row in rows if "notify" in row[0]}
+
+    try:
+        with session_scope(engine) as session:
+            assert roots_page(session).nodes == ()
+        expected = ({"trg_plans_notify_change", "trg_decisions_notify_change",
+                     "trg_correction_attempts_notify_change"}
+                    if engine.dialect.name == "postgresql" else set())
+        assert triggers() == expected
+        migrations.downgrade(db_url, before.revision)
+        assert triggers() == set()
+        migrations.upgrade(db_url)
+        assert triggers() == expected
+    finally:
+        engine.dispose()
