@@ -74,7 +74,7 @@ async def test_labels_keep_state_and_unique_ids_at_80_columns(same_moment_db) ->
         for plan_id in same_moment_db:
             label = label_of(tree, plan_id)
             assert len(label) == tree.scrollable_content_region.width
-            assert label.endswith(" execute errored"), label
+            assert label.endswith(" exec error"), label  # short words in a narrow tree
             # the namespace gives way first, then the end of the name, with an ellipsis
             assert label.startswith("…/a-rather-long"), label
             assert label.split(" ")[0].endswith("…")
@@ -112,3 +112,22 @@ async def test_the_decision_title_is_readable_in_full_under_the_table(workdir) -
         box = plans_screen(app).query_one("#decision-rationale")
         text = " ".join(str(box.render()).split())
         assert title in text
+
+
+def test_a_narrow_tree_says_phase_and_state_in_short_words() -> None:
+    from rich.style import Style
+    from rich.text import Text
+
+    from tui.widgets.plan_label import plan_label
+    from tui.widgets.plan_rows import PlanRow
+
+    row = PlanRow(plan_id="01KJPWT0S01JAWFV71SRD9EM17", name="billing/migrate-invoices",
+                  phase="execute", state="processing",
+                  child_count=2)
+    styles = {"id": Style(), "phase": Style(), "count": Style(), "unreadable": Style()}
+    narrow = plan_label(Text("billing/migrate-invoices"), row, id_chars=4, width=30,
+                        tree_width=34, style_of=styles).plain
+    wide = plan_label(Text("billing/migrate-invoices"), row, id_chars=4, width=60,
+                      tree_width=60, style_of=styles).plain
+    assert narrow.endswith(" exec busy (2)") and "…/migrate-invoi" in narrow
+    assert wide.rstrip().endswith("…EM17 execute processing (2)")

@@ -88,7 +88,8 @@ class PlansScreen(Screen[None]):
         Binding("a", "correct('append')", "Append",
                 tooltip="Append a correction after the highlighted decision (Decisions tab)",
                 id="plans.append"),
-        Binding("e", "export", "Export",
+        # In `?` help, not in the footer: at 80 columns it would push `? Help` off.
+        Binding("e", "export", "Export", show=False,
                 tooltip="Export the highlighted plan, or the tree under it, as JSON or CSV",
                 id="plans.export"),
         # In `?` help, not in the footer: the footer is full at 80 columns.

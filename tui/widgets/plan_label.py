@@ -18,6 +18,13 @@ MIN_ID_CHARS = 4
 ID_MARK = "…"  # says the id is shortened, from the front
 NAMESPACE_MARK = "…"  # stands for a namespace left out of a name that does not fit
 IDS_FROM_WIDTH = 44  # a tree's content columns from which its rows show their short ids
+# In a tree narrower than that, phase and state in short words, so that names keep their room
+# (a value the models do not know is shown as stored).
+SHORT_WORDS = {
+    "strategize": "strat", "execute": "exec", "apply": "apply", "applied": "applied",
+    "queued": "queued", "processing": "busy", "errored": "error", "complete": "done",
+    "cancelled": "cancel",
+}
 
 
 def unique_suffix_chars(plan_ids: Collection[str], minimum: int = MIN_ID_CHARS) -> int:
@@ -39,12 +46,13 @@ def plan_label(name: Text, row: PlanRow, *, id_chars: int, width: int, tree_widt
     """`name` and the row's facts in `width` cells (no padding when `width` <= 0).
 
     A tree narrower than IDS_FROM_WIDTH leaves the ids out (the detail's title has the full
-    id) so that names keep their room; the phase, state and count always stay. A name that
-    does not fit drops its namespace first (`…/migrate-invoices`): the part after it is what
-    tells siblings apart.
+    id) and says phase and state in short words, so that names keep their room; the phase,
+    state and count always stay. A name that does not fit drops its namespace first
+    (`…/migrate-invoices`): the part after it is what tells siblings apart.
     """
-    plan_id = short_id(row.plan_id, id_chars) if tree_width >= IDS_FROM_WIDTH else None
-    right = _facts(row, style_of, plan_id)
+    wide = tree_width >= IDS_FROM_WIDTH
+    plan_id = short_id(row.plan_id, id_chars) if wide else None
+    right = _facts(row, style_of, plan_id, short_words=not wide)
     left = name.copy()
     left.no_wrap = True
     if width > 0:
@@ -58,13 +66,17 @@ def plan_label(name: Text, row: PlanRow, *, id_chars: int, width: int, tree_widt
     return Text.assemble(left, right, no_wrap=True)
 
 
-def _facts(row: PlanRow, style_of: dict[str, Style], plan_id: str | None) -> Text:
+def _facts(row: PlanRow, style_of: dict[str, Style], plan_id: str | None, *,
+           short_words: bool = False) -> Text:
+    def word(value: str) -> str:
+        return SHORT_WORDS.get(value, value) if short_words else value
+
     return Text.assemble(
         (f" {plan_id}" if plan_id else "", style_of["id"]),
         " ",
-        (row.phase, style_of["phase"]),
+        (word(row.phase), style_of["phase"]),
         " ",
-        (row.state, style_of.get(f"state-{row.state}", Style())),
+        (word(row.state), style_of.get(f"state-{row.state}", Style())),
         (f" ({row.child_count:,})" if row.child_count else "", style_of["count"]),
         (f" {row.unreadable}" if row.unreadable else "", style_of["unreadable"]),
         no_wrap=True,
