@@ -12,7 +12,6 @@ the first frame, and the other screens when they are first shown
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
@@ -303,7 +302,7 @@ class PlandeskApp(App[None]):
     def watch_theme(self, theme: str) -> None:
         # the theme picked in the palette is remembered; the one the config set is already
         if self.config is not None and self.remember_theme and theme != self.settings.theme:
-            self.settings = replace(self.settings, theme=theme)
+            self.settings = self.settings.replaced(theme=theme)
             self.save_theme(self.config)
 
     @work(thread=True, exit_on_error=False, group="config",

@@ -51,6 +51,10 @@ class FileSettings:
     read_only: bool = False
     layout: LayoutSettings = field(default_factory=LayoutSettings)
 
+    def replaced(self, **changes: Any) -> FileSettings:
+        """These settings with a few changed (the theme picked in the app), as a new value."""
+        return replace(self, **changes)
+
 
 DEFAULTS = FileSettings()
 # the keys the file may hold, per table ("" is the top level): anything else is warned about
@@ -304,7 +308,7 @@ def load_config(
         updates["database"], sources["database"] = env_database, "env"
     if read_only_flag is not None:
         updates["read_only"], sources["read_only"] = read_only_flag, "flag"
-    return Config(path, path_source, replace(settings, **updates), sources, warnings)
+    return Config(path, path_source, settings.replaced(**updates), sources, warnings)
 
 
 def app_config(
