@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -97,6 +99,22 @@ def test_unknown_keys_are_warned_about_with_their_line_and_ignored(tmp_path: Pat
          "valid string"),
         ('theme = "nord"\ntheme "x"\n', "not valid TOML: Expected '=' after a key in a "
          "key/value pair (at line 2, column 7)"),
+        # strict types: a boolean is not an integer nor a number, a float is not an integer
+        ("tree_page_size = true\n", "line 1: tree_page_size: Input should be a valid integer "
+         "(got True)"),
+        ("tree_page_size = 1.5\n", "line 1: tree_page_size: Input should be a valid integer"),
+        ("refresh_seconds = false\n", "line 1: refresh_seconds: Input should be a valid number"),
+        ("tree_page_size = 5001\n", "line 1: tree_page_size: Input should be less than or equal "
+         "to 5000 (got 5001)"),
+        ("refresh_seconds = 0.01\n", "line 1: refresh_seconds: Input should be greater than or "
+         "equal to 0.1"),
+        ("refresh_seconds = nan\n", "line 1: refresh_seconds: Input should be greater"),
+        ('database = ""\n', "line 1: database: String should have at least 1 character"),
+        ("theme = 3\n", "line 1: theme: Input should be a valid string (got 3)"),
+        ("layout = 3\n", "line 1: layout: Input should be a valid dictionary (got 3)"),
+        ("keymap = [1]\n", "line 1: keymap: Input should be a valid dictionary"),
+        ("[layout]\ntree_hidden = 1\ntree_width = 501\n",
+         "line 2: layout.tree_hidden: Input should be a valid boolean (got 1)\n"),
     ],
 )
 def test_a_bad_file_is_refused_naming_the_line(tmp_path: Path, text: str, message: str) -> None:
@@ -186,3 +204,32 @@ def test_commands_that_write_are_refused_with_read_only(tmp_path: Path, command)
     assert result.exit_code == 1
     assert result.stderr.startswith("plandesk: read-only: ")
     assert not target.exists()
+
+
+def test_every_problem_in_a_file_is_named_and_good_values_are_kept(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('theme = "nord"\nrefresh_seconds = 1\n[layout]\ntree_width = 9\n'
+                      'tree_hidden = true\n[keymap]\n"app.help" = "f1"\n"plans.revert" = 2\n')
+    with pytest.raises(ConfigError) as raised:
+        load_config(str(config))
+    assert str(raised.value).splitlines() == [
+        f"{config}, line 8: keymap.plans.revert: Input should be a valid string (got 2)",
+        f"{config}, line 4: layout.tree_width: Input should be greater than or equal to 10 "
+        "(got 9)",
+    ]
+    config.write_text('refresh_seconds = 1\n[layout]\ntree_width = 10\n')
+    settings = load_config(str(config)).settings
+    assert settings.refresh_seconds == 1.0 and isinstance(settings.refresh_seconds, float)
+    assert (settings.layout.tree_width, settings.layout.tree_hidden) == (10, False)
+    with pytest.raises(AttributeError):
+        settings.theme = "x"  # type: ignore[misc]
+
+
+def test_reading_the_config_imports_neither_pydantic_nor_tomlkit() -> None:
+    # the app reads the config before its first frame; tomlkit is for writing it back only
+    script = ("import sys, tui.config\n"
+              "tui.config.parse_settings('theme = \"nord\"', tui.config.Path('c.toml'))\n"
+              "print(sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'tomlkit'}))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"

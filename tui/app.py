@@ -385,7 +385,7 @@ class PlandeskApp(App[None]):
     def watch_theme(self, theme: str) -> None:
         # the theme picked in the palette is remembered; the one the config set is already
         if self.config is not None and self.remember_theme and theme != self.settings.theme:
-            self.settings = self.settings.model_copy(update={"theme": theme})
+            self.settings = self.settings.replaced(theme=theme)
             self.save_theme(self.config)
 
     @work(thread=True, exit_on_error=False, group="config",

@@ -13,14 +13,11 @@ import tempfile
 import threading
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-import tomlkit
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from tomlkit.exceptions import TOMLKitError
 
 CONFIG_ENV = "PLANDESK_CONFIG"
 DATABASE_ENV = "PLANDESK_DB"
@@ -33,34 +30,37 @@ class ConfigError(Exception):
     """A config file plandesk cannot use; the message names the file and the line."""
 
 
-class LayoutSettings(BaseModel):
+@dataclass(frozen=True)
+class LayoutSettings:
     """The `[layout]` table: the split between the tree and the detail pane."""
 
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
-
-    tree_width: int | None = Field(default=None, ge=10, le=500)
+    tree_width: int | None = None  # 10..500
     tree_hidden: bool = False
 
 
-class FileSettings(BaseModel):
-    """What a config file may set; every key is optional."""
+@dataclass(frozen=True)
+class FileSettings:
+    """What a config file may set; every key is optional. Checked by `validate_settings`
+    (plain dataclasses: pydantic costs the app's first frame ~0.2 s to import)."""
 
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
-
-    database: str | None = Field(default=None, min_length=1)
-    theme: str | None = Field(default=None, min_length=1)
-    keymap: dict[str, str] = Field(default_factory=dict)
-    tree_page_size: int = Field(default=200, ge=10, le=5000)
-    refresh_seconds: float = Field(default=2.0, ge=0.1, le=3600)
+    database: str | None = None
+    theme: str | None = None
+    keymap: dict[str, str] = field(default_factory=dict)
+    tree_page_size: int = 200  # 10..5000
+    refresh_seconds: float = 2.0  # 0.1..3600
     read_only: bool = False
-    layout: LayoutSettings = Field(default_factory=LayoutSettings)
+    layout: LayoutSettings = field(default_factory=LayoutSettings)
+
+    def replaced(self, **changes: Any) -> FileSettings:
+        """These settings with a few changed (the theme picked in the app), as a new value."""
+        return replace(self, **changes)
 
 
 DEFAULTS = FileSettings()
 # the keys the file may hold, per table ("" is the top level): anything else is warned about
 KNOWN_KEYS: dict[str, frozenset[str]] = {
-    "": frozenset(FileSettings.model_fields),
-    "layout": frozenset(LayoutSettings.model_fields),
+    "": frozenset(item.name for item in fields(FileSettings)),
+    "layout": frozenset(item.name for item in fields(LayoutSettings)),
 }
 FREE_TABLES = frozenset({"keymap"})  # tables whose keys are the user's (binding ids)
 
@@ -111,19 +111,109 @@ def _unknown_keys(data: Mapping[str, Any], text: str, path: Path) -> tuple[str, 
     return tuple(warnings)
 
 
-def _invalid(error: ValidationError, text: str, path: Path) -> ConfigError:
-    problems = []
-    for problem in error.errors():
-        loc = [str(part) for part in problem["loc"]]
-        table, key = ("layout", loc[1]) if loc[0] == "layout" and len(loc) > 1 else ("", loc[0])
-        if loc[0] == "keymap" and len(loc) > 1:
-            table, key = "keymap", loc[1]
+# A check gives what is wrong with a value (None when it is fine). TOML has no null, so a
+# setting that defaults to None is only ever checked with a value.
+Check = Callable[[Any], str | None]
+
+
+def _within(value: float, low: float, high: float) -> str | None:
+    # written as "not >=" so that NaN is refused too
+    if not value >= low:
+        return f"Input should be greater than or equal to {low}"
+    if not value <= high:
+        return f"Input should be less than or equal to {high}"
+    return None
+
+
+def _integer(low: int, high: int) -> Check:
+    def check(value: Any) -> str | None:
+        # strict: no strings, no floats, and no booleans (bool is a subclass of int)
+        if type(value) is not int:
+            return "Input should be a valid integer"
+        return _within(value, low, high)
+    return check
+
+
+def _number(low: float, high: float) -> Check:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "Input should be a valid number"
+        return _within(value, low, high)
+    return check
+
+
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "Input should be a valid boolean"
+
+
+def _string(value: Any) -> str | None:
+    return None if isinstance(value, str) else "Input should be a valid string"
+
+
+def _text(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "Input should be a valid string"
+    return None if value else "String should have at least 1 character"
+
+
+# every key but the tables, in the order problems are reported
+TOP_CHECKS: dict[str, Check] = {
+    "database": _text,
+    "theme": _text,
+    "tree_page_size": _integer(10, 5000),
+    "refresh_seconds": _number(0.1, 3600),
+    "read_only": _boolean,
+}
+LAYOUT_CHECKS: dict[str, Check] = {"tree_width": _integer(10, 500), "tree_hidden": _boolean}
+Problem = tuple[tuple[str, ...], str, Any]  # (where: key path, what is wrong, the value)
+
+
+def _checked(
+    values: Mapping[str, Any], checks: Mapping[str, Check], table: tuple[str, ...],
+    problems: list[Problem],
+) -> dict[str, Any]:
+    """The values that pass their check; a problem recorded for each that does not."""
+    good = {}
+    for name, check in checks.items():
+        if name not in values:
+            continue
+        problem = check(values[name])
+        if problem is None:
+            good[name] = values[name]
+        else:
+            problems.append(((*table, name), problem, values[name]))
+    return good
+
+
+def validate_settings(data: Mapping[str, Any]) -> tuple[FileSettings, list[Problem]]:
+    """The settings in a parsed config file, and what is wrong with it (unknown keys are
+    ignored here: `_unknown_keys` warns about them)."""
+    problems: list[Problem] = []
+    top = _checked(data, TOP_CHECKS, (), problems)
+    if "refresh_seconds" in top:
+        top["refresh_seconds"] = float(top["refresh_seconds"])
+    keymap = data.get("keymap", {})
+    if not isinstance(keymap, dict):
+        problems.append((("keymap",), "Input should be a valid dictionary", keymap))
+    else:
+        top["keymap"] = _checked(keymap, dict.fromkeys(keymap, _string), ("keymap",), problems)
+    layout = data.get("layout", {})
+    if not isinstance(layout, dict):
+        problems.append((("layout",), "Input should be a valid dictionary", layout))
+    else:
+        top["layout"] = LayoutSettings(**_checked(layout, LAYOUT_CHECKS, ("layout",), problems))
+    return FileSettings(**top), problems
+
+
+def _invalid(problems: list[Problem], text: str, path: Path) -> ConfigError:
+    lines = []
+    for loc, message, got in problems:
+        table, key = (loc[0], loc[1]) if len(loc) > 1 else ("", loc[0])
         line = _line_of(text, table, key)
         where = f"{path}, line {line}" if line else str(path)
-        got = problem.get("input")
         shown = f" (got {got!r})" if not isinstance(got, dict | list) else ""
-        problems.append(f"{where}: {'.'.join(loc)}: {problem['msg']}{shown}")
-    return ConfigError("\n".join(problems))
+        lines.append(f"{where}: {'.'.join(loc)}: {message}{shown}")
+    return ConfigError("\n".join(lines))
 
 
 def parse_settings(text: str, path: Path) -> tuple[FileSettings, tuple[str, ...]]:
@@ -132,10 +222,9 @@ def parse_settings(text: str, path: Path) -> tuple[FileSettings, tuple[str, ...]
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    try:
-        settings = FileSettings.model_validate(data)
-    except ValidationError as exc:
-        raise _invalid(exc, text, path) from exc
+    settings, problems = validate_settings(data)
+    if problems:
+        raise _invalid(problems, text, path)
     return settings, _unknown_keys(data, text, path)
 
 
@@ -169,7 +258,7 @@ class Config:
     def rows(self) -> list[tuple[str, Any, Source]]:
         """Every setting as (dotted name, value, source), for `plandesk config show`."""
         rows: list[tuple[str, Any, Source]] = []
-        for name, value in self.settings.model_dump().items():
+        for name, value in asdict(self.settings).items():
             if isinstance(value, dict) and not value:
                 rows.append((name, value, self.source(name)))
             elif isinstance(value, dict) and name in KNOWN_KEYS:
@@ -219,7 +308,7 @@ def load_config(
         updates["database"], sources["database"] = env_database, "env"
     if read_only_flag is not None:
         updates["read_only"], sources["read_only"] = read_only_flag, "flag"
-    return Config(path, path_source, settings.model_copy(update=updates), sources, warnings)
+    return Config(path, path_source, settings.replaced(**updates), sources, warnings)
 
 
 def app_config(
@@ -258,6 +347,10 @@ def save_settings(
 
 
 def _save(path: Path, values: Mapping[str, Any]) -> None:
+    # imported here: only a save needs tomlkit (it keeps the user's comments), not a read
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
