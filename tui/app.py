@@ -93,9 +93,6 @@ class PlandeskApp(App[None]):
         # what was wrong with the config file, told once the app is on screen
         self.config_problems = [p for p in (config_problem,) if p] + list(
             config.warnings if config is not None else ())
-        keymap = check_keymap(self.settings.keymap, declared_bindings())
-        self.config_problems += keymap.problems
-        self.set_keymap(keymap.keymap)
         if self.read_only:
             self.title = "plandesk (read-only)"
         # off until the config's own theme is applied: only a change the user makes is saved
@@ -120,6 +117,8 @@ class PlandeskApp(App[None]):
         if self.config_problems:
             self.notify("\n".join(self.config_problems), title="Config file",
                         severity="error", markup=False, timeout=30)
+        if self.settings.keymap:
+            self.apply_config_keymap()
         if self.first_run_demo_url is not None:
             from tui.screens.first_run import FirstRunScreen
 
@@ -190,6 +189,19 @@ class PlandeskApp(App[None]):
         if self.database is None:
             raise StoreError("The database is not open yet.")
         return self.database.session
+
+    @work(thread=True, exit_on_error=False, group="keymap", description="Checking the keymap")
+    def apply_config_keymap(self) -> None:
+        """Check the config's `[keymap]` against every binding, off the UI thread: that means
+        importing every screen, which the first frame does not wait for."""
+        keymap = check_keymap(self.settings.keymap, declared_bindings())
+        self.call_from_thread(self._apply_keymap, keymap.keymap, keymap.problems)
+
+    def _apply_keymap(self, keymap: dict[str, str], problems: tuple[str, ...]) -> None:
+        self.set_keymap(keymap)
+        if problems:
+            self.notify("\n".join(problems), title="Config file", severity="error",
+                        markup=False, timeout=30)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="connect",
           description="Opening the database")

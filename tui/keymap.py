@@ -1,12 +1,14 @@
 """The user's `[keymap]`: binding ids of plandesk's keys and checked keys to move them to.
 
-Every binding plandesk declares has an id (`plans.revert`, `tree.last_sibling`, ...); Textual's
+Every binding plandesk declares has an id (`plans.revert`, `tree.last.end`, ...); Textual's
 `App.set_keymap` rebinds by id. An unknown id or a key Textual would never send is reported
 instead of being applied (or silently never firing).
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -27,11 +29,20 @@ def _subclasses(cls: type[DOMNode]) -> Iterator[type[DOMNode]]:
         yield from _subclasses(sub)
 
 
-def declared_bindings() -> Iterator[tuple[type[DOMNode], Binding]]:
-    """Every binding declared by plandesk's app, screens and widgets, with its class.
+def import_all_screens() -> None:
+    """Import every screen and widget module: the App imports most of them only when first
+    shown (to draw its first frame sooner), but a keymap names bindings of all of them."""
+    import tui.screens
+    import tui.widgets
 
-    Read from the classes loaded from `tui` (the App module imports every screen and widget).
-    """
+    for package in (tui.screens, tui.widgets):
+        for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            importlib.import_module(module.name)
+
+
+def declared_bindings() -> Iterator[tuple[type[DOMNode], Binding]]:
+    """Every binding declared by plandesk's app, screens and widgets, with its class."""
+    import_all_screens()
     for cls in _subclasses(DOMNode):
         if cls.__module__.startswith("tui."):
             for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", ())):

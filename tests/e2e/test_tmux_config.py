@@ -33,7 +33,7 @@ def test_a_bad_config_file_is_told_and_the_app_starts_with_defaults(tmp_path: Pa
         screen = wait_for(session, "not valid TOML")
         assert "line 2" in screen
         wait_for(session, "billing/migrate-invoices")  # the plans are there all the same
-        assert "read-only" not in screen_of(session)
+        assert "plandesk (read-only)" not in screen_of(session)
         tmux("send-keys", "-t", session, "q")
         wait_for(session, "plandesk-exited-0")
 
