@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
 from textual.widget import Widget
 from textual.widgets import Input, Static
 from tui_states import demo_database, demo_decisions, press, run_async, settle, typed
@@ -176,8 +177,15 @@ async def test_detail_follows_the_cursor_when_a_page_loads_under_it(workdir: Pat
         assert cursor_plan(app) == wide.children[plans.PAGE_SIZE + 2].data.plan_id  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("keys", [
+    ("right", "down", "end", ("pageup", "pageup", "home")),
+    ("l", "j", "G", ("g",)),  # the same in vim keys
+], ids=["arrows", "vim"])
 @run_async
-async def test_end_and_home_reach_the_real_last_and_first_child(workdir: Path) -> None:
+async def test_end_and_home_reach_the_real_last_and_first_child(
+    workdir: Path, keys: tuple[str, str, str, tuple[str, ...]]
+) -> None:
+    expand, down, last, to_first = keys
     url = database_url(workdir / "wide.db")
     seed_database(url, 520, 2, wide=450)
     engine = create_db_engine(url)
@@ -190,13 +198,13 @@ async def test_end_and_home_reach_the_real_last_and_first_child(workdir: Path) -
         await settle(pilot)
         tree = plans_screen(app).plan_tree
         tree.move_cursor(tree.nodes_by_plan[parent.plan.plan_id])
-        await step(pilot, "right", "down")
-        await step(pilot, "end")
+        await step(pilot, expand, down)
+        await step(pilot, last)
         assert cursor_plan(app) == children[-1].plan.plan_id
         level = tree.nodes_by_plan[parent.plan.plan_id].children
         assert sum(isinstance(n.data, PlanRow) for n in level) == 2 * plans.PAGE_SIZE
         assert isinstance(level[plans.PAGE_SIZE].data, MoreRow)  # the middle is not read
-        await step(pilot, "pageup", "pageup", "home")
+        await step(pilot, *to_first)
         assert cursor_plan(app) == children[0].plan.plan_id
         await step(pilot, "pagedown", "pagedown", "pagedown")
         await step(pilot, "end", "end")

@@ -8,11 +8,10 @@ from pathlib import Path
 from test_trust import check, cursor_name, cursor_plan, plans_screen, step
 from tui_states import demo_database, press, run_async, settle
 
-from store import plans
-from store.db import create_db_engine, database_url, session_scope
+from store.db import database_url
 from store.seed import seed_database
 from tui.app import PlandeskApp
-from tui.widgets.plan_rows import MoreRow, PlanRow
+from tui.widgets.plan_rows import PlanRow
 from tui.widgets.vim_keys import VIM_TREE_BINDINGS
 
 SIZE = (120, 36)
@@ -56,32 +55,6 @@ async def test_j_k_h_l_move_like_the_arrows(workdir: Path) -> None:
         assert root.is_expanded
         await step(pilot, "left")
         assert not root.is_expanded
-
-
-@run_async
-async def test_g_and_shift_g_reach_the_real_first_and_last_of_a_paged_level(
-    workdir: Path,
-) -> None:
-    url = database_url(workdir / "wide.db")
-    seed_database(url, 520, 2, wide=450)
-    engine = create_db_engine(url)
-    with session_scope(engine) as session:
-        parent = next(n for n in plans.roots_page(session).nodes if n.child_count == 450)
-        children = plans.children_page(session, parent.plan.plan_id, limit=450).nodes
-    engine.dispose()
-    app = PlandeskApp(database_url("wide.db"))
-    async with app.run_test(size=(100, 24)) as pilot:
-        await settle(pilot)
-        tree = plans_screen(app).plan_tree
-        tree.move_cursor(tree.nodes_by_plan[parent.plan.plan_id])
-        await step(pilot, "l", "j")
-        await step(pilot, "G")
-        assert cursor_plan(app) == children[-1].plan.plan_id
-        level = tree.nodes_by_plan[parent.plan.plan_id].children
-        assert sum(isinstance(n.data, PlanRow) for n in level) == 2 * plans.PAGE_SIZE
-        assert isinstance(level[plans.PAGE_SIZE].data, MoreRow)  # the middle is not read
-        await step(pilot, "g")
-        assert cursor_plan(app) == children[0].plan.plan_id
 
 
 @run_async
