@@ -12,6 +12,7 @@ the first frame, and the other screens when they are first shown
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
@@ -45,6 +46,7 @@ from tui.messages import (
 from tui.screens.help import HelpScreen
 from tui.screens.loading import LoadingScreen
 from tui.widgets.literal import short_location
+from tui.widgets.pane_layout import LayoutChanged, PaneLayout
 
 if TYPE_CHECKING:
     from store.db import Engine, SessionFactory
@@ -277,7 +279,9 @@ class PlandeskApp(App[None]):
             tree_page_size=self.settings.tree_page_size,
             correction_running=self.correction_running,
         )
-        self._show(PlansScreen(self.database, message.first_roots))
+        saved = self.settings.layout  # as the user left it last time (config [layout])
+        layout = PaneLayout(tree_width=saved.tree_width, tree_hidden=saved.tree_hidden)
+        self._show(PlansScreen(self.database, message.first_roots, layout=layout))
         if not self.read_only:
             self.recover_corrections()
         self._start_live(message.engine)
@@ -408,6 +412,33 @@ class PlandeskApp(App[None]):
             save_settings(config.path, lambda: {"theme": self.settings.theme})
         except (ConfigError, OSError) as exc:
             self.call_from_thread(self.notify, f"The theme was not saved: {exc}",
+                                  title="Config file", severity="warning", markup=False)
+
+    def on_layout_changed(self, message: LayoutChanged) -> None:
+        """The user resized or hid the tree: remembered in the config file's [layout]."""
+        layout = message.layout
+        saved = self.settings.layout
+        if self.config is None or (layout.tree_width, layout.tree_hidden) == (
+                saved.tree_width, saved.tree_hidden):
+            return
+        self.settings = self.settings.replaced(layout=replace(
+            saved, tree_width=layout.tree_width, tree_hidden=layout.tree_hidden))
+        self.save_layout(self.config)
+
+    @work(thread=True, exit_on_error=False, group="config",
+          description="Saving the layout in the config file")
+    def save_layout(self, config: Config) -> None:
+        def values() -> dict[str, object]:
+            # the newest layout, read when the file is free
+            layout = self.settings.layout
+            return {"layout.tree_hidden": layout.tree_hidden,
+                    **({"layout.tree_width": layout.tree_width}
+                       if layout.tree_width is not None else {})}
+
+        try:
+            save_settings(config.path, values)
+        except (ConfigError, OSError) as exc:
+            self.call_from_thread(self.notify, f"The layout was not saved: {exc}",
                                   title="Config file", severity="warning", markup=False)
 
     # -- corrections -------------------------------------------------------------------------

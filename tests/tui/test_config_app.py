@@ -189,3 +189,32 @@ def test_a_fresh_process_knows_the_ids_of_screens_not_shown_yet() -> None:
     code = ("import tui.app\nfrom tui.keymap import binding_ids\nids = binding_ids()\n"
             "assert {'plans.filter', 'tree.last.end', 'export.confirm'} <= set(ids), ids")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@run_async
+async def test_the_tree_width_and_hiding_are_remembered(workdir: Path) -> None:
+    demo_database(workdir)
+    app = app_with(workdir, "# my settings\ntheme = \"textual-dark\"\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PlansScreen)
+        await press(pilot, "greater_than_sign", "greater_than_sign")
+        await settle(pilot)
+        width = screen.pane_layout.tree_width
+        assert width is not None
+        await pilot.app.workers.wait_for_complete()
+    text = (workdir / "config.toml").read_text()
+    assert "# my settings" in text and f"tree_width = {width}" in text
+
+    again = app_with(workdir, None)
+    async with again.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = again.screen
+        assert isinstance(screen, PlansScreen)
+        assert screen.pane_layout.tree_width == width
+        assert screen.query_one("#tree-column").outer_size.width == width
+        await press(pilot, "ctrl+b")
+        await settle(pilot)
+        await pilot.app.workers.wait_for_complete()
+    assert "tree_hidden = true" in (workdir / "config.toml").read_text()
