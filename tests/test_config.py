@@ -193,7 +193,7 @@ def test_the_readme_example_is_a_valid_config_with_nothing_unknown(tmp_path: Pat
     config.write_text(example)
     loaded = load_config(str(config))
     assert loaded.warnings == ()
-    assert loaded.settings.keymap == {"plans.revert": "R", "app.help": "f1,question_mark"}
+    assert loaded.settings.keymap == {"plans.revert": "x", "app.help": "f1,question_mark"}
 
 
 @pytest.mark.parametrize("command", [["db", "upgrade"], ["db", "downgrade", "0004"],

@@ -127,6 +127,7 @@ async def test_cancel_writes_nothing(workdir: Path) -> None:
     top = subtree(workdir / name, PLAN)[0]
     app = PlandeskApp(database_url(name))
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)  # the database opens after the first frame (its -wal, -shm)
         before = sorted(p.name for p in workdir.iterdir())
         await press(pilot, "e", "down", "enter", "escape")
         assert_on_plan(app, top)
@@ -174,6 +175,7 @@ async def test_a_large_tree_shows_progress_and_escape_stops_it_leaving_nothing(
     app = PlandeskApp(database_url("wide.db"))
     app.NOTIFICATION_TIMEOUT = 3600
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         await press(pilot, "e", "down", "enter")
         modal = open_modal(app)
         top = modal.plan_id

@@ -9,6 +9,7 @@ from tui_states import demo_database, press, run_async, settle
 
 from store import migrations
 from store.db import database_url
+from store.plans.search import is_search_index
 from tui.app import PlandeskApp
 from tui.screens.migration import MigrationScreen
 from tui.screens.plans import PlansScreen
@@ -20,6 +21,7 @@ def dump(path: Path) -> dict[str, list[str]]:
         tables = [
             name
             for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not is_search_index(name)  # derived from plans: rebuilt, not restored
         ]
         return {t: sorted(map(repr, connection.execute(f'SELECT * FROM "{t}"'))) for t in tables}
     finally:
