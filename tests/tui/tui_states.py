@@ -278,7 +278,6 @@ STATES = (
                                                 "greater_than_sign")),
     State("layout_tree_hidden", demo_database, ("right", "4", "ctrl+b")),
     State("layout_detail_maximized", demo_database, ("right", "down", "f")),
-    State("copied_path", demo_database, ("right", "down", "Y")),
     FirstRunState("first_run", missing_database),
 )
 
