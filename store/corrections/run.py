@@ -61,6 +61,8 @@ T = TypeVar("T")
 # Closing a failed attempt is retried: a writer that held the database lock when the attempt
 # failed has usually let go by the next try (each try waits out the busy timeout).
 CLOSE_TRIES = 3
+# Inserting the pending attempt is retried when the open attempt that blocked it is gone.
+INSERT_TRIES = 3
 
 
 def _notify(on_state: OnState | None, attempt: CorrectionAttempt) -> None:
@@ -92,16 +94,22 @@ def _insert_pending(
         "state": CorrectionState.PENDING,
         "created_at": utc_now(),
     })
-    try:
-        with session_scope(engine) as session:
-            session.add(attempt)
-    except sa.exc.IntegrityError:
-        with session_scope(engine) as session:
-            blocking = open_attempt_on(session, decision_id)
-        if blocking is None:
-            raise
-        raise CorrectionInProgressError(blocking) from None
-    return attempt
+    for _ in range(INSERT_TRIES):
+        try:
+            with session_scope(engine) as session:
+                session.add(attempt)
+        except sa.exc.IntegrityError:
+            with session_scope(engine) as session:
+                blocking = open_attempt_on(session, decision_id)
+            if blocking is not None:
+                raise CorrectionInProgressError(blocking) from None
+            # The attempt that blocked the insert closed before we could name it: try again
+            # (what it changed is caught by the version check when this attempt runs).
+            continue
+        return attempt
+    raise CorrectionError(
+        f"Another correction of decision {decision_id} kept starting and finishing; try again."
+    )
 
 
 def _execute(

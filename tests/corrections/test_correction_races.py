@@ -11,6 +11,7 @@ import textwrap
 import threading
 
 import pytest
+import sqlalchemy as sa
 from correction_world import (
     REPO,
     attempts,
@@ -23,6 +24,7 @@ from store.corrections import (
     PlanChangedError,
     plan_correction,
     plan_version_of,
+    run_correction,
 )
 from store.db import session_scope
 from store.decisions import record_decision
@@ -151,6 +153,42 @@ def test_a_change_after_validation_fails_the_attempt_under_the_lock(world):
     assert attempt.state == CorrectionState.FAILED
     assert attempt.failure_reason.startswith("The plan changed since the preview")
     assert [d.title for d in decisions_of(world.engine, world.plan_id)][-1] == "Sneaked in"
+
+
+def test_an_attempt_that_opens_and_closes_between_our_checks_does_not_crash_us(world):
+    # Another process opens an attempt on the decision after our validation, which makes our
+    # insert fail on the one-open-attempt index, and finishes before we look it up (seen in CI
+    # on PostgreSQL as a raw UniqueViolation traceback from `plandesk correct`).
+    other_id = "01TESTOTHERATTEMPT00000000"
+    events: list[str] = []
+
+    def open_one(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("INSERT INTO correction_attempts") and not events:
+            events.append("opened")
+            with world.engine.begin() as other:
+                other.execute(sa.text(
+                    "INSERT INTO correction_attempts (correction_attempt_id, plan_id, "
+                    "original_decision_id, mode, guidance, state, created_at) VALUES "
+                    "(:id, :plan, :decision, 'append', 'g', 'executing', :now)"),
+                    {"id": other_id, "plan": world.plan_id, "decision": world.decision_ids[1],
+                     "now": "2026-01-01T00:00:00+00:00"})
+        elif events == ["opened"] and "FROM correction_attempts" in statement:
+            events.append("closed")
+            with world.engine.begin() as other:
+                other.execute(sa.text(
+                    "UPDATE correction_attempts SET state = 'failed', completed_at = created_at "
+                    "WHERE correction_attempt_id = :id"), {"id": other_id})
+
+    sa.event.listen(world.engine, "before_cursor_execute", open_one)
+    try:
+        attempt = run_correction(world.engine, world.plan_id, world.decision_ids[1], "append",
+                                 "Again", artifacts_root=world.artifacts,
+                                 archive_root=world.archive)
+    finally:
+        sa.event.remove(world.engine, "before_cursor_execute", open_one)
+    assert events == ["opened", "closed"]
+    assert attempt.state == CorrectionState.COMPLETE
+    assert [a.state for a in attempts(world.engine)].count(CorrectionState.COMPLETE) == 1
 
 
 CLI_RACER = textwrap.dedent("""
