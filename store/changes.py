@@ -3,7 +3,9 @@
 SQLite: `PRAGMA data_version` on one long-lived connection of our own (it changes when any
 other connection commits). PostgreSQL: LISTEN on the channel the triggers of the live-notify
 revision feed; if that connection drops, a snapshot query stands in for it while we reconnect.
-`poll()` never blocks for long and is called from one thread at a time (a worker per tick).
+`poll()` never blocks for long and is called from one thread at a time (a worker per tick);
+`close()` may come from another thread while a poll runs: it waits for that poll, and polls
+after it report no change.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import enum
 import json
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +66,9 @@ class SqliteChangeWatcher:
         )
         self.state = WatchState.LIVE
         self.changes: tuple[Change, ...] = ()
+        # closing the connection while another thread reads it crashes the process
+        self._lock = threading.Lock()
+        self._closed = False
         self._version = self._read()
 
     def _read(self) -> int:
@@ -70,13 +76,18 @@ class SqliteChangeWatcher:
         return int(row[0])
 
     def poll(self) -> bool:
-        version = self._read()
+        with self._lock:
+            if self._closed:
+                return False
+            version = self._read()
         changed = version != self._version
         self._version = version
         return changed
 
     def close(self) -> None:
-        self._connection.close()
+        with self._lock:
+            self._closed = True
+            self._connection.close()
 
 
 def _snapshot_query() -> sa.TextClause:
@@ -96,6 +107,8 @@ class PgChangeWatcher:
         self._next_attempt = 0.0
         self.state = WatchState.LIVE
         self.changes: tuple[Change, ...] = ()
+        self._lock = threading.Lock()
+        self._closed = False
         self._listen()
 
     @property
@@ -127,6 +140,13 @@ class PgChangeWatcher:
             listener.close()
 
     def poll(self) -> bool:
+        with self._lock:
+            if self._closed:
+                self.changes = ()
+                return False
+            return self._poll()
+
+    def _poll(self) -> bool:
         self.changes = ()
         if self._listener is not None:
             try:
@@ -157,11 +177,13 @@ class PgChangeWatcher:
         return changed
 
     def close(self) -> None:
-        if self._listener is not None:
-            try:
-                self._listener.close()
-            finally:
-                self._listener = None
+        with self._lock:
+            self._closed = True
+            if self._listener is not None:
+                try:
+                    self._listener.close()
+                finally:
+                    self._listener = None
 
 
 def _change(payload: str) -> Change:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 
@@ -68,6 +69,40 @@ def test_sqlite_notices_a_commit_by_another_process(sqlite_url: str) -> None:
     finally:
         watcher.close()
         engine.dispose()
+
+
+def test_closing_while_another_thread_polls_is_safe_on_each_backend(head_url: str) -> None:
+    # The app closes its watcher on the UI thread while a worker may be polling it; closing
+    # SQLite's connection under a running PRAGMA crashed the test process (seen in CI).
+    engine = create_db_engine(head_url)
+    watcher = open_change_watcher(engine)
+    polls = 0
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def keep_polling() -> None:
+        nonlocal polls
+        try:
+            while not stop.is_set():
+                watcher.poll()
+                polls += 1
+        except BaseException as exc:
+            errors.append(exc)
+
+    poller = threading.Thread(target=keep_polling)
+    poller.start()
+    while polls < 20 and poller.is_alive():
+        time.sleep(0.001)
+    watcher.close()
+    closed_at = polls
+    while polls < closed_at + 20 and poller.is_alive():  # it goes on polling the closed one
+        time.sleep(0.001)
+    stop.set()
+    poller.join(30)
+    engine.dispose()
+    assert not poller.is_alive()
+    assert errors == []
+    assert watcher.poll() is False  # a closed watcher hears nothing and does not raise
 
 
 def test_sqlite_watcher_never_creates_a_missing_file(tmp_path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+import threading
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
@@ -15,6 +16,7 @@ from tui_states import demo_database, press, run_async, settle, typed, until
 
 from store.db import database_url
 from store.export import CSV_COLUMNS
+from store.plans import PAGE_SIZE
 from store.seed import seed_database
 from tui.app import PlandeskApp
 from tui.screens.export import ExportModal
@@ -167,6 +169,21 @@ async def test_a_bad_path_says_why_and_an_existing_file_is_overwritten_only_when
         assert [p.name for p in workdir.iterdir() if p.name.endswith(".part")] == []
 
 
+class HeldAfterFirstCheck(threading.Event):
+    """A cancel flag that, once the first batch of plans is exported (checked once per plan),
+    waits (up to 30 s) until it is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checks = 0
+
+    def is_set(self) -> bool:
+        self.checks += 1
+        if self.checks > PAGE_SIZE:
+            self.wait(30)
+        return super().is_set()
+
+
 @run_async
 async def test_a_large_tree_shows_progress_and_escape_stops_it_leaving_nothing(
     workdir: Path,
@@ -179,8 +196,11 @@ async def test_a_large_tree_shows_progress_and_escape_stops_it_leaving_nothing(
         await press(pilot, "e", "down", "enter")
         modal = open_modal(app)
         top = modal.plan_id
-        await pilot.press("ctrl+s")
+        # The export is fast; the worker waits after its first batch until escape,
+        # so the bar is seen mid-way whatever the machine's speed.
+        modal.cancel_requested = HeldAfterFirstCheck()
         bar = modal.query_one(ProgressBar)
+        await pilot.press("ctrl+s")
         await until(pilot, lambda: bar.display and (bar.progress or 0) > 0,
                     "the progress bar counts exported plans")
         assert bar.total is not None and bar.total > 2_000
