@@ -147,11 +147,17 @@ def test_show_json_has_snapshot_drift_decisions_corrections_and_projects(demo_ur
     assert shown["corrections"][0]["state"] == "complete"
     assert shown["decisions"][-1]["rationale"] == "try the other way"
     assert "strategized_at" in shown["plan"] and "changeset_id" in shown["plan"]
-    every = [valid("plan-1", json.loads(run("plans", "show", plan_id, "--json", "--db",
-                                              demo_url).stdout))
-             for plan_id, _, _, _ in plans_of(demo_url)]
-    assert any(d["drift"]["drifted"] and d["drift"]["diff"] for d in every)
-    assert any(d["projects"] for d in every)
+    # Plans are shown until one with drift and one with projects have been seen (the demo
+    # has both early on; showing all 273 took minutes on a loaded machine).
+    drifted = with_projects = False
+    for plan_id, _, _, _ in plans_of(demo_url):
+        shown_one = valid("plan-1", json.loads(run("plans", "show", plan_id, "--json", "--db",
+                                                   demo_url).stdout))
+        drifted = drifted or bool(shown_one["drift"]["drifted"] and shown_one["drift"]["diff"])
+        with_projects = with_projects or bool(shown_one["projects"])
+        if drifted and with_projects:
+            break
+    assert drifted and with_projects
     text = run("plans", "show", decision[0], "--db", demo_url)
     assert text.exit_code == 0 and decision[0] in text.stdout
     assert "append complete" in text.stdout

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from demo_copy import copy_demo
 
 from store import migrations
 from store.corrections import run_correction
@@ -23,7 +24,6 @@ from store.db import (
     database_url,
     session_scope,
 )
-from store.demo import create_demo
 from store.models import Decision
 
 
@@ -57,7 +57,7 @@ def demo(tmp_path) -> Path:
     """The demo database, and a copy of it beside it (`other.db`): the same pages in a
     different file, so that a stray write-ahead log frame would show in the copy."""
     path = tmp_path / "demo.db"
-    create_demo(path)
+    copy_demo(path)
     shutil.copyfile(path, tmp_path / "other.db")
     return path
 

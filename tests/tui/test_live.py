@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from demo_copy import copy_demo
 from textual.pilot import Pilot
 from textual.widgets import Static
 from tui_states import run_async, typed, until
@@ -39,7 +40,7 @@ def demo_url(request: pytest.FixtureRequest, workdir: Path,
              monkeypatch: pytest.MonkeyPatch) -> str:
     """The demo database on each backend."""
     if request.param == "sqlite":
-        create_demo(workdir / "demo.db")
+        copy_demo(workdir / "demo.db")
         return database_url("demo.db")
     url: str = request.getfixturevalue("pg_url")
     monkeypatch.setenv("PLANDESK_ARTIFACTS", str(workdir / "artifacts"))
@@ -320,7 +321,7 @@ async def test_postgresql_listener_drop_shows_reconnecting(pg_url: str, workdir:
 async def test_nothing_hidden_keeps_repainting(workdir: Path) -> None:
     """An idle live app must cost next to nothing: no widget of a screen under the plans
     screen (the loading screen's spinner) keeps a repaint timer running."""
-    create_demo(workdir / "demo.db")
+    copy_demo(workdir / "demo.db")
     app = live_app(database_url("demo.db"))
     async with app.run_test(size=SIZE) as pilot:
         screen = await opened(pilot, app)

@@ -16,7 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from store.demo import create_demo
+from demo_copy import copy_demo
+
 from store.locations import database_url
 from store.seed import seed_database
 
@@ -86,7 +87,7 @@ def first_frame_report(database: Path, cwd: Path) -> dict[str, object]:
 
 def test_first_frame_comes_before_sqlalchemy_and_alembic_never_loads_at_head(workdir: Path):
     database = workdir / "plans.db"
-    create_demo(database_url(database))
+    copy_demo(database)
     report = first_frame_report(database, workdir)
     assert report["first_frame_screen"] == "LoadingScreen"
     assert report["first_frame"] == []

@@ -29,7 +29,6 @@ import store.decisions
 from store import migrations
 from store.corrections import run_correction
 from store.db import archive_root, artifacts_root, database_url
-from store.demo import create_demo
 from tui.app import PlandeskApp
 
 SIZES = ((80, 24), (160, 48))
@@ -37,7 +36,9 @@ FIXED_TIME = "2025-11-03T08:00:00.000000+00:00"
 
 
 def demo_database(folder: Path) -> str:
-    create_demo(folder / "demo.db")
+    from demo_copy import copy_demo  # tests/ is on the path under pytest and in main()
+
+    copy_demo(folder / "demo.db")
     return "demo.db"
 
 
@@ -294,6 +295,7 @@ def main() -> None:
     import tempfile
 
     root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "tests"))  # for demo_copy, as under pytest
     out_dir = root / "screenshots"
     out_dir.mkdir(exist_ok=True)
     os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
