@@ -362,6 +362,8 @@ class PlansScreen(Screen[None]):
     def refresh_live(self) -> None:
         """Another connection committed: the tree re-reads what it shows, in place, then the
         detail follows (`_live_refreshed`); both in workers (tui/widgets/plan_tree_live.py)."""
+        if not self.query(PlanTree):  # a change heard while the app shuts the screen down
+            return
         self.plan_tree.refresh_live()
 
     @on(PlanTree.LiveRefreshed)
