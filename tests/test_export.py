@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import csv
 import json
-import tracemalloc
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from store.db import create_db_engine, database_url, session_scope
+from store.db import create_db_engine, session_scope
 from store.demo import create_demo
 from store.export import (
     CSV_COLUMNS,
@@ -23,7 +22,6 @@ from store.export import (
     walk_tree,
 )
 from store.plans import plan_detail
-from store.seed import seed_database
 
 
 @pytest.fixture
@@ -145,26 +143,3 @@ def test_bad_folders_are_refused_before_writing(sqlite_url, tmp_path):
         engine.dispose()
 
 
-def peak_bytes_exporting(folder: Path, plans: int) -> tuple[int, int]:
-    url = database_url(folder / f"wide-{plans}.db")
-    seed_database(url, plans + 20, 3, wide=plans)
-    engine = create_db_engine(url)
-    try:
-        top = biggest_tree(engine)
-        tracemalloc.start()
-        try:
-            result = export_plans(factory(engine), top, folder / f"wide-{plans}.json",
-                                  whole_tree=True, file_format="json")
-            return tracemalloc.get_traced_memory()[1], result.plan_count
-        finally:
-            tracemalloc.stop()
-    finally:
-        engine.dispose()
-
-
-def test_memory_stays_flat_as_the_tree_grows(tmp_path):
-    """Ten times the plans, about the same peak: one batch of plans is held at a time."""
-    small, small_count = peak_bytes_exporting(tmp_path, 300)
-    large, large_count = peak_bytes_exporting(tmp_path, 3000)
-    assert large_count >= 10 * small_count - 100
-    assert large < 1.5 * small, (small, large)

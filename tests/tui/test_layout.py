@@ -76,12 +76,13 @@ async def test_the_tree_resizes_in_bounded_steps(workdir: Path) -> None:
         assert tree_width(screen) == start + 2 * TREE_STEP
         await step(pilot, "minus", "less_than_sign", "less_than_sign")
         assert tree_width(screen) == start - TREE_STEP
-        for _ in range(20):
+        # two presses more than the room left: the extra ones must not pass the bound
+        for _ in range((tree_width(screen) - MIN_TREE_WIDTH) // TREE_STEP + 2):
             await pilot.press("less_than_sign")
         await settle(pilot)
         check(app)
         assert tree_width(screen) == MIN_TREE_WIDTH
-        for _ in range(30):
+        for _ in range((SIZE[0] - MIN_DETAIL_WIDTH - MIN_TREE_WIDTH) // TREE_STEP + 2):
             await pilot.press("greater_than_sign")
         await settle(pilot)
         check(app)
