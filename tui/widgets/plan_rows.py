@@ -71,6 +71,33 @@ class TreePlace:
     scroll_y: float = 0
 
 
+# What the tree tells the screen (named as PlanTree's own: on_plan_tree_plan_highlighted, …).
+
+
+class PlanHighlighted(Message, namespace="plan_tree"):
+    """The cursor is now on `plan_id` (None: on no plan, e.g. a "… more" row)."""
+
+    def __init__(self, plan_id: str | None) -> None:
+        super().__init__()
+        self.plan_id = plan_id
+
+
+class MatchesShown(Message, namespace="plan_tree"):
+    """The filter's matches are on screen; `label` says how many ("312 matches")."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.label = label
+
+
+class MatchChosen(Message, namespace="plan_tree"):
+    """`enter` on a plan among the filter's matches: show it in the full tree."""
+
+    def __init__(self, plan_id: str) -> None:
+        super().__init__()
+        self.plan_id = plan_id
+
+
 # Private to the tree: they are posted to it by its own workers and must not bubble.
 
 
