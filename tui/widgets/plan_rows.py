@@ -8,7 +8,7 @@ from typing import TypeAlias
 from textual.message import Message
 from textual.widgets.tree import NodeID
 
-from store.plans import PlanFilter, PlanPage, RevealStep, SearchResult, TailPage
+from store.plans import MatchChunk, PlanFilter, PlanPage, RevealStep, SearchResult, TailPage
 
 
 @dataclass
@@ -45,7 +45,15 @@ class NoteRow:
     what: str
 
 
-TreeRow: TypeAlias = PlanRow | MoreRow | LoadingRow | NoteRow
+@dataclass
+class MoreMatchesRow:
+    """The filter's next matches, found but not placed yet (a screenful is placed at a time)."""
+
+    plan_ids: tuple[str, ...]
+    loading: bool = False
+
+
+TreeRow: TypeAlias = PlanRow | MoreRow | LoadingRow | NoteRow | MoreMatchesRow
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,16 @@ class MatchesLoaded(Message, bubble=False):
     generation: int
     result: SearchResult | None
     cursor_plan_id: str | None = None  # keep the cursor on this plan if it is still shown
+    error: str | None = None
+
+
+@dataclass
+class MoreMatchesLoaded(Message, bubble=False):
+    """The next matches of a search, with the ancestors not shown yet (None: it failed)."""
+
+    generation: int
+    chunk: MatchChunk | None
+    rest: tuple[str, ...]  # the matches after these, still to place
     error: str | None = None
 
 

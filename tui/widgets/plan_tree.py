@@ -20,7 +20,15 @@ from textual.widgets.tree import TreeNode
 
 from tui.widgets import plan_rows
 from tui.widgets.plan_label import plan_label
-from tui.widgets.plan_rows import LoadingRow, MoreRow, NoteRow, PlaceRestored, PlanRow, TreeRow
+from tui.widgets.plan_rows import (
+    LoadingRow,
+    MoreMatchesRow,
+    MoreRow,
+    NoteRow,
+    PlaceRestored,
+    PlanRow,
+    TreeRow,
+)
 from tui.widgets.plan_tree_live import LiveRefreshed, LiveTreeRefresh
 from tui.widgets.plan_tree_reveal import PlanTreeReveal
 from tui.widgets.plan_tree_search import PlanTreeSearch
@@ -196,7 +204,7 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
                 label.stylize(self.get_component_rich_style("plan-tree--context", partial=True))
         else:
             label = text.copy()
-            if isinstance(row, MoreRow | LoadingRow | NoteRow):
+            if isinstance(row, MoreRow | MoreMatchesRow | LoadingRow | NoteRow):
                 label.stylize(self.get_component_rich_style("plan-tree--more", partial=True))
         if isinstance(row, PlanRow) and row.plan_id in self.changed_plan_ids:
             label.stylize(self.get_component_rich_style("plan-tree--changed", partial=True))
