@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rich.style import Style
 from test_trust import check, cursor_name, cursor_plan, expanded, plans_screen, step
 from textual import events
 from textual.widgets import Input
@@ -209,6 +210,10 @@ async def test_matches_are_placed_a_screenful_at_a_time(workdir: Path) -> None:
         assert sorted(name for name, _ in shown_rows(tree)) == sorted(
             plan.namespaced_name for plan in every.matches)
         assert isinstance(tree.get_node_at_line(tree.last_line).data, PlanRow)
+        for line in range(tree.last_line + 1):  # measured without drawing, as drawn
+            node = tree.get_node_at_line(line)
+            assert node is not None
+            assert tree.get_label_width(node) == tree.render_label(node, Style(), Style()).cell_len
         assert title(app) == "Plans: 9 matches"
         await step(pilot, "escape")
         assert tree.plan_filter is None and title(app) == "Plans"

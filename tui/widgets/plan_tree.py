@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar, TypeAlias
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import on
@@ -19,7 +20,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from tui.widgets import plan_rows
-from tui.widgets.plan_label import plan_label
+from tui.widgets.plan_label import facts_width, plan_label
 from tui.widgets.plan_rows import (
     LoadingRow,
     MoreMatchesRow,
@@ -177,13 +178,22 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
         row = node.data
         if not isinstance(row, PlanRow):
             return super().get_label_width(node)
-        shows = (node.label, node.allow_expand, row.phase, row.state, row.child_count,
-                 row.unreadable, row.context, self.id_chars,
+        shows = (node.label, node.allow_expand, node.is_expanded, row.phase, row.state,
+                 row.child_count, row.unreadable, row.context, self.id_chars,
                  self.scrollable_content_region.width)
         known = self._label_widths.get(node.id)
         if known is not None and known[0] == shows:
             return known[1]
-        width = super().get_label_width(node)
+        # a laid-out row is as wide as its room (plan_label pads or cuts the name to it): no
+        # need to draw it, which placing a search's matches did for every line
+        icon = (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+                ) if node.allow_expand else ""
+        room = self._label_room(node, cell_len(icon))
+        if room > 0 and facts_width(row, id_chars=self.id_chars,
+                                    tree_width=self.scrollable_content_region.width) < room:
+            width = cell_len(icon) + room
+        else:
+            width = super().get_label_width(node)
         self._label_widths[node.id] = (shows, width)
         return width
 
