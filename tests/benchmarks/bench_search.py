@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -138,6 +139,18 @@ def measure_queries(url: str, runs: int, limit: int, like: bool,
     return timings
 
 
+async def settled(app: Any) -> None:
+    """Until no worker runs (one cancelled by a newer one, e.g. the detail's, is fine)."""
+    from textual.worker import WorkerCancelled
+
+    while True:
+        try:
+            await app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            continue
+
+
 async def measure_keystrokes(url: str, runs: int) -> tuple[dict[str, list[float]], int]:
     """Keystroke to matches placed, per text; and how many matches the app places at once."""
     from tui.app import PlandeskApp
@@ -162,7 +175,7 @@ async def measure_keystrokes(url: str, runs: int) -> tuple[dict[str, list[float]
             for _ in range(runs):
                 for text in texts:
                     screen.search("", delay=0)  # back to the forest, so each search is new
-                    await app.workers.wait_for_complete()  # the forest's reload, not timed
+                    await settled(app)  # the forest's reload, not timed
                     await pilot.pause(0.05)
                     start = time.perf_counter()
                     screen.search(text, delay=0)
