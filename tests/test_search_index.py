@@ -181,6 +181,26 @@ def test_count_is_capped_honestly(indexed_url):
     assert capped.count_label == "1,000+ matches"
 
 
+def test_the_next_matches_are_read_by_their_ids_with_the_ancestors_not_shown(indexed_url):
+    first = search(indexed_url, "synthetic plan", limit=10)
+    assert len(first.matches) == 10 and len(first.more_ids) == 290
+    shown = {p.plan_id for p in (*first.matches, *first.ancestors)}
+    assert not shown & set(first.more_ids)
+    engine = create_db_engine(indexed_url)
+    try:
+        with session_scope(engine) as session:
+            chunk = plans.matches_of(session, first.more_ids[:40], shown)
+    finally:
+        engine.dispose()
+    assert [p.plan_id for p in chunk.matches] == list(first.more_ids[:40])
+    ancestors = {p.plan_id: p for p in chunk.ancestors}
+    assert not shown & set(ancestors)
+    placed = shown | set(ancestors) | {p.plan_id for p in chunk.matches}
+    for plan in (*chunk.matches, *chunk.ancestors):  # each one's parent is placed
+        assert plan.parent_plan_id is None or plan.parent_plan_id in placed
+    assert set(chunk.child_counts) == placed - shown
+
+
 def test_triggers_keep_the_index_in_step(indexed_url):
     engine = create_db_engine(indexed_url)
     try:

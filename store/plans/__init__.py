@@ -42,12 +42,13 @@ from store.plans.paths import (
     tree_size,
 )
 from store.plans.rows import PlanSummary, RowProblem, child_counts, unreadable_label
-from store.plans.search import SearchResult, search_matches
+from store.plans.search import MatchChunk, SearchResult, matches_of, search_matches
 
 __all__ = [
     "MAX_ANCESTOR_DEPTH",
     "PAGE_SIZE",
     "AncestorPath",
+    "MatchChunk",
     "PlanDetail",
     "PlanFilter",
     "PlanNode",
@@ -69,6 +70,7 @@ __all__ = [
     "get_plan",
     "last_page",
     "level_pages",
+    "matches_of",
     "new_plan_id",
     "plan_detail",
     "plan_details",

@@ -10,6 +10,7 @@ wildcards.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,7 @@ class SearchResult:
     total: int
     capped: bool  # more than `total` plans match
     window: int | None = None  # a short text was looked for in the newest `window` plans only
+    more_ids: tuple[str, ...] = ()  # the matches after `matches`, up to COUNT_CAP in all
 
     @property
     def count_label(self) -> str:
@@ -160,17 +162,24 @@ def matching_ids(session: Session, plan_filter: PlanFilter) -> Any:
     return ids[0] if len(ids) == 1 else sa.union(*ids)
 
 
-def _count(session: Session, parts: list[Any]) -> tuple[int, bool]:
-    ids = [sa.select(part.limit(COUNT_CAP + 1).subquery().c.plan_id) for part in parts]
-    union = (ids[0] if len(ids) == 1 else sa.union(*ids)).subquery()
-    counted = int(session.execute(sa.select(sa.func.count()).select_from(union)).scalar_one())
-    return min(counted, COUNT_CAP), counted > COUNT_CAP
+def _matched_ids(session: Session, parts: list[Any]) -> list[str]:
+    """The ids the parts match, in their order (ids by prefix first), up to COUNT_CAP + 1:
+    one pass of each part serves both the first matches and the count."""
+    ids: dict[str, None] = {}
+    for part in parts:
+        query = sa.select(part.subquery().c.plan_id).limit(COUNT_CAP + 1)
+        for (plan_id,) in session.execute(query):
+            ids.setdefault(str(plan_id))
+        if len(ids) > COUNT_CAP:
+            break
+    return list(ids)[:COUNT_CAP + 1]
 
 
-def _ancestors(session: Session, found: list[PlanSummary]) -> list[PlanSummary]:
-    """The ancestors of `found` that are not in it: one recursive query, safe on cycles
-    (UNION drops a row seen before) and bounded by ANCESTOR_LIMIT."""
-    have = {plan.plan_id for plan in found}
+def _ancestors(session: Session, found: list[PlanSummary],
+               known: Collection[str] = ()) -> list[PlanSummary]:
+    """The ancestors of `found` that are neither in it nor `known`: one recursive query, safe
+    on cycles (UNION drops a row seen before) and bounded by ANCESTOR_LIMIT."""
+    have = {plan.plan_id for plan in found} | set(known)
     parents = {p.parent_plan_id for p in found if p.parent_plan_id is not None} - have
     if not parents:
         return []
@@ -192,11 +201,38 @@ def _ancestors(session: Session, found: list[PlanSummary]) -> list[PlanSummary]:
     return sorted(found_ancestors, key=lambda plan: plan.plan_id)
 
 
+@dataclass(frozen=True)
+class MatchChunk:
+    """Some matches, the ancestors that place them in their trees (those not already shown),
+    and the child counts of both."""
+
+    matches: tuple[PlanSummary, ...]
+    ancestors: tuple[PlanSummary, ...]
+    child_counts: dict[str, int]
+
+
+def matches_of(session: Session, plan_ids: Sequence[str],
+               known: Collection[str] = ()) -> MatchChunk:
+    """The plans `plan_ids` (in that order, those that still exist), their ancestors that
+    are not in `known`, and the child counts of both: a few batched queries."""
+    plans = _plans()
+    by_id: dict[str, PlanSummary] = {}
+    for start in range(0, len(plan_ids), 500):
+        chunk = list(plan_ids[start:start + 500])
+        by_id.update((p.plan_id, p) for p in _summaries(
+            session, summary_select().where(plans.c.plan_id.in_(chunk))))
+    found = [by_id[plan_id] for plan_id in plan_ids if plan_id in by_id]
+    ancestors = _ancestors(session, found, known)
+    counts = child_counts(session, [p.plan_id for p in (*found, *ancestors)])
+    return MatchChunk(tuple(found), tuple(ancestors), counts)
+
+
 def search_matches(
     session: Session, plan_filter: PlanFilter, limit: int = MATCH_LIMIT
 ) -> SearchResult:
     """The first `limit` plans the filter matches (ids by prefix first, then text matches in
-    index order), their ancestors, and the number of matches up to COUNT_CAP."""
+    index order), their ancestors, the number of matches up to COUNT_CAP, and the ids of the
+    next matches up to COUNT_CAP (for `matches_of`, a screenful at a time)."""
     parts: list[Any] = []
     window: int | None = None
     id_part = _id_matches(plan_filter)
@@ -207,13 +243,8 @@ def search_matches(
         parts.append(text_part)
     else:
         parts.append(_plan_only(plan_filter))
-    matches: dict[str, PlanSummary] = {}
-    for part in parts:
-        for plan in _summaries(session, part.limit(limit)):
-            if len(matches) < limit:
-                matches.setdefault(plan.plan_id, plan)
-    found = list(matches.values())
-    total, capped = _count(session, parts)
-    ancestors = _ancestors(session, found)
-    counts = child_counts(session, [p.plan_id for p in (*found, *ancestors)])
-    return SearchResult(tuple(found), tuple(ancestors), counts, total, capped, window)
+    ids = _matched_ids(session, parts)
+    chunk = matches_of(session, ids[:limit])
+    return SearchResult(chunk.matches, chunk.ancestors, chunk.child_counts,
+                        min(len(ids), COUNT_CAP), len(ids) > COUNT_CAP, window,
+                        more_ids=tuple(ids[limit:COUNT_CAP]))

@@ -8,13 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rich.style import Style
 from test_trust import check, cursor_name, cursor_plan, expanded, plans_screen, step
 from textual import events
 from textual.widgets import Input
 from tui_states import demo_database, press, run_async, settle, until
 
 from store import plans
-from store.db import database_url
+from store.db import create_db_engine, database_url, session_scope
+from store.plans import PlanFilter
 from tui.app import PlandeskApp
 from tui.widgets.plan_rows import PlanRow
 from tui.widgets.plan_tree import PlanTree
@@ -177,3 +179,47 @@ async def test_a_bad_filter_says_why_and_keeps_the_results(workdir: Path) -> Non
         for length in range(len(text) - 1, len("dry") - 1, -1):
             await step(pilot, "backspace", filter_text=text[:length])
         assert cursor_name(app) == "billing/dry-run" and title(app) == "Plans: 1 match"
+
+
+@run_async
+async def test_matches_are_placed_a_screenful_at_a_time(workdir: Path) -> None:
+    """A keystroke places only the first matches (Tree measures every line it holds); the
+    "… N more matches" row places the next ones once reached, and in the end all of them."""
+    url = database_url(demo_database(workdir))
+    engine = create_db_engine(url)
+    with session_scope(engine) as session:
+        every = plans.search_matches(session, PlanFilter("billing"), limit=1000)
+    engine.dispose()
+    assert every.total == 9 and not every.ancestors
+    app = PlandeskApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tree = plans_screen(app).plan_tree
+        tree.matches_at_once = 4
+        await step(pilot, "slash")
+        for length in range(1, len("billing") + 1):
+            await step(pilot, "billing"[length - 1], filter_text="billing"[:length])
+        assert len(shown_rows(tree)) == 4 and title(app) == "Plans: 9 matches"
+        assert last_row(tree) == "… 5 more matches"
+        await step(pilot, "enter", filter_text="billing")  # to the matches
+        await step(pilot, "end", filter_text="billing")  # onto "… 5 more matches"
+        assert len(shown_rows(tree)) == 8 and last_row(tree) == "… 1 more match"
+        assert cursor_plan(app) == every.matches[4].plan_id  # the first of those placed now
+        while tree.cursor_line < tree.last_line:  # down onto "… 1 more match"
+            await step(pilot, "down", filter_text="billing")
+        assert sorted(name for name, _ in shown_rows(tree)) == sorted(
+            plan.namespaced_name for plan in every.matches)
+        assert isinstance(tree.get_node_at_line(tree.last_line).data, PlanRow)
+        for line in range(tree.last_line + 1):  # measured without drawing, as drawn
+            node = tree.get_node_at_line(line)
+            assert node is not None
+            assert tree.get_label_width(node) == tree.render_label(node, Style(), Style()).cell_len
+        assert title(app) == "Plans: 9 matches"
+        await step(pilot, "escape")
+        assert tree.plan_filter is None and title(app) == "Plans"
+
+
+def last_row(tree: PlanTree) -> str:
+    node = tree.get_node_at_line(tree.last_line)
+    assert node is not None
+    return str(node.label)

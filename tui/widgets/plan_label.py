@@ -7,6 +7,7 @@ characters (the timestamp), while the random tail tells them apart within a few 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection
 
 from rich.style import Style
@@ -64,6 +65,18 @@ def plan_label(name: Text, row: PlanRow, *, id_chars: int, width: int, tree_widt
             left.truncate(max(1, room), overflow="ellipsis")
         left.pad_right(max(0, width - left.cell_len - right.cell_len))
     return Text.assemble(left, right, no_wrap=True)
+
+
+def facts_width(row: PlanRow, *, id_chars: int, tree_width: int) -> int:
+    """The cells of the facts `plan_label` right-aligns: with `width` more than that, the whole
+    label is exactly `width` cells (the name is padded or cut to the rest), so a tree can
+    measure its rows without drawing them."""
+    wide = tree_width >= IDS_FROM_WIDTH
+    plan_id = short_id(row.plan_id, id_chars) if wide else None
+    return _facts(row, _UNSTYLED, plan_id, short_words=not wide).cell_len
+
+
+_UNSTYLED: defaultdict[str, Style] = defaultdict(Style)
 
 
 def _facts(row: PlanRow, style_of: dict[str, Style], plan_id: str | None, *,

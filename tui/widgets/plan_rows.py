@@ -8,7 +8,7 @@ from typing import TypeAlias
 from textual.message import Message
 from textual.widgets.tree import NodeID
 
-from store.plans import PlanFilter, PlanPage, RevealStep, SearchResult, TailPage
+from store.plans import MatchChunk, PlanFilter, PlanPage, RevealStep, SearchResult, TailPage
 
 
 @dataclass
@@ -45,7 +45,15 @@ class NoteRow:
     what: str
 
 
-TreeRow: TypeAlias = PlanRow | MoreRow | LoadingRow | NoteRow
+@dataclass
+class MoreMatchesRow:
+    """The filter's next matches, found but not placed yet (a screenful is placed at a time)."""
+
+    plan_ids: tuple[str, ...]
+    loading: bool = False
+
+
+TreeRow: TypeAlias = PlanRow | MoreRow | LoadingRow | NoteRow | MoreMatchesRow
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,33 @@ class TreePlace:
     cursor_path: tuple[str, ...] = ()  # the cursor plan's ancestors in the tree, root first
     cursor_index: int = 0  # its position among its siblings
     scroll_y: float = 0
+
+
+# What the tree tells the screen (named as PlanTree's own: on_plan_tree_plan_highlighted, …).
+
+
+class PlanHighlighted(Message, namespace="plan_tree"):
+    """The cursor is now on `plan_id` (None: on no plan, e.g. a "… more" row)."""
+
+    def __init__(self, plan_id: str | None) -> None:
+        super().__init__()
+        self.plan_id = plan_id
+
+
+class MatchesShown(Message, namespace="plan_tree"):
+    """The filter's matches are on screen; `label` says how many ("312 matches")."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.label = label
+
+
+class MatchChosen(Message, namespace="plan_tree"):
+    """`enter` on a plan among the filter's matches: show it in the full tree."""
+
+    def __init__(self, plan_id: str) -> None:
+        super().__init__()
+        self.plan_id = plan_id
 
 
 # Private to the tree: they are posted to it by its own workers and must not bubble.
@@ -101,6 +136,16 @@ class MatchesLoaded(Message, bubble=False):
     generation: int
     result: SearchResult | None
     cursor_plan_id: str | None = None  # keep the cursor on this plan if it is still shown
+    error: str | None = None
+
+
+@dataclass
+class MoreMatchesLoaded(Message, bubble=False):
+    """The next matches of a search, with the ancestors not shown yet (None: it failed)."""
+
+    generation: int
+    chunk: MatchChunk | None
+    rest: tuple[str, ...]  # the matches after these, still to place
     error: str | None = None
 
 

@@ -1,0 +1,252 @@
+"""The plan tree's search as you type: the matches of a filter under their dimmed ancestors.
+
+`search()` starts a thread worker that waits out the debounce (a newer search cancels it),
+asks `store.plans.search_matches` and posts the result back; the matches replace the tree.
+Only a screenful of matches (MATCHES_AT_ONCE) is read and placed per keystroke: Tree measures
+every line it holds, so placing all of them with their ancestors took most of a keystroke's
+time. A "… N more matches" row places the next ones (`store.plans.matches_of`) once it is
+reached, highlighted or chosen.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+
+from rich.text import Text
+from textual import on, work
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+from textual.worker import get_current_worker
+
+from store import plans
+from store.plans import PlanFilter, PlanNode
+from tui.widgets.plan_rows import (
+    MatchesLoaded,
+    MatchesShown,
+    MoreMatchesLoaded,
+    MoreMatchesRow,
+    NoteRow,
+    PlanRow,
+    TreeRow,
+)
+from tui.widgets.plan_tree_pages import PlanTreePages
+
+# matches read and placed at a time: a screenful or more, with their ancestors
+MATCHES_AT_ONCE = 50
+
+
+class PlanTreeSearch(PlanTreePages):
+    """Mixed into PlanTree: `search(plan_filter)` and the placing of its matches."""
+
+    matches_at_once = MATCHES_AT_ONCE
+
+    def search(self, plan_filter: PlanFilter, *, delay: float = 0.0,
+               keep_cursor: bool = False) -> None:
+        """Show the matches of `plan_filter` with their ancestors, after `delay` seconds unless
+        another search comes first (the newer one cancels this one)."""
+        self.generation += 1
+        self.plan_filter = None if plan_filter.empty else plan_filter
+        cursor = self.cursor_plan_id if keep_cursor else None
+        self._fetch_matches(self.generation, plan_filter, delay, cursor)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="search",
+          description="Searching plans")
+    def _fetch_matches(self, generation: int, plan_filter: PlanFilter, delay: float,
+                       cursor_plan_id: str | None) -> None:
+        worker = get_current_worker()
+        if delay:
+            time.sleep(delay)  # the debounce: a key typed meanwhile cancels this worker
+        if worker.is_cancelled:
+            return
+        try:
+            with self.session() as session:
+                result = plans.search_matches(session, plan_filter, limit=self.matches_at_once)
+        except Exception as exc:
+            self.post_message(MatchesLoaded(generation, None, error=str(exc)))
+            return
+        if not worker.is_cancelled:
+            self.post_message(MatchesLoaded(generation, result, cursor_plan_id))
+
+    @on(MatchesLoaded)
+    def _matches_loaded(self, message: MatchesLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        result = message.result
+        if result is None:
+            self.notify(message.error or "", title="Could not search the plans",
+                        severity="error", markup=False)
+            return
+        self._start_over(self.plan_filter)
+        self._place_matches(plans.MatchChunk(result.matches, result.ancestors,
+                                             result.child_counts), result.more_ids)
+        if result.capped:
+            note = f"… past {result.total:,} matches: type more to narrow them"
+            self.root.add_leaf(Text(note), NoteRow(note))
+        target = self.nodes_by_plan.get(message.cursor_plan_id or "")
+        if target is None:
+            target = self._first_match()
+        if target is not None:
+            self._cursor_to(target)
+        self._after_change()
+        self.post_message(MatchesShown(result.count_label))
+
+    def _place_matches(self, chunk: plans.MatchChunk, rest: tuple[str, ...]) -> None:
+        """The matches under their (dimmed) ancestors, every level open, below what is placed
+        already; a plan whose ancestors cannot be shown (a cycle, too deep) stands at the top.
+        Then a "… N more matches" row for `rest`."""
+        shown: dict[str, tuple[plans.PlanSummary, bool]] = {}
+        for plan in chunk.matches:
+            known = self.nodes_by_plan.get(plan.plan_id)
+            if known is None:
+                shown[plan.plan_id] = (plan, True)
+            elif isinstance(known.data, PlanRow) and known.data.context:
+                known.data.context = False  # an ancestor shown dimmed is a match itself
+                known.refresh()
+        for ancestor in chunk.ancestors:
+            if ancestor.plan_id not in self.nodes_by_plan:
+                shown.setdefault(ancestor.plan_id, (ancestor, False))
+        children: dict[str | None, list[str]] = {}
+        for plan_id, (plan, _) in shown.items():
+            parent = plan.parent_plan_id
+            if parent not in shown and parent not in self.nodes_by_plan:
+                parent = None
+            children.setdefault(parent, []).append(plan_id)
+        placed: set[str] = set()
+
+        def add(parent_node: TreeNode[TreeRow], plan_id: str) -> TreeNode[TreeRow]:
+            plan, is_match = shown[plan_id]
+            node = self._add_plan(parent_node, PlanNode(plan, chunk.child_counts.get(plan_id, 0)),
+                                  self._end_of(parent_node), context=not is_match)
+            placed.add(plan_id)
+            if plan_id in children:
+                self._open(node)
+            return node
+
+        for trailing in [c for c in self.root.children
+                         if isinstance(c.data, MoreMatchesRow | NoteRow)]:
+            trailing.remove()
+        # under the plans placed before; the roots; then, from its smallest id, what a parent
+        # cycle kept unplaced
+        tops: list[tuple[TreeNode[TreeRow], str | None]] = []
+        for placed_id in sorted(p for p in children if p is not None and p not in shown):
+            placed_node = self.nodes_by_plan[placed_id]
+            self._open(placed_node)
+            tops.append((placed_node, placed_id))
+        tops.append((self.root, None))
+        for top_node, top_id in tops:
+            self._place_below(top_node, top_id, children, placed, add)
+        for top in sorted(shown):
+            if top not in placed:
+                self._place_below(add(self.root, top), top, children, placed, add)
+        if rest:
+            row = MoreMatchesRow(rest)
+            self.root.add_leaf(self._more_matches_label(row), row)
+
+    @staticmethod
+    def _place_below(parent_node: TreeNode[TreeRow], parent_id: str | None,
+                     children: dict[str | None, list[str]], placed: set[str],
+                     add: Callable[[TreeNode[TreeRow], str], TreeNode[TreeRow]]) -> None:
+        queue: deque[tuple[TreeNode[TreeRow], str | None]] = deque([(parent_node, parent_id)])
+        while queue:
+            node, plan_id = queue.popleft()
+            for child_id in sorted(children.get(plan_id, ())):
+                if child_id not in placed:
+                    queue.append((add(node, child_id), child_id))
+
+    @staticmethod
+    def _open(node: TreeNode[TreeRow]) -> None:
+        if isinstance(node.data, PlanRow):
+            node.data.children_loaded = True
+        node.allow_expand = True
+        node.expand()
+
+    def _end_of(self, parent_node: TreeNode[TreeRow]) -> int:
+        """Where a new match goes: after the plans, before a trailing "… more" row."""
+        children = parent_node.children
+        index = len(children)
+        while index and isinstance(children[index - 1].data, MoreMatchesRow | NoteRow):
+            index -= 1
+        return index
+
+    def _first_match(self) -> TreeNode[TreeRow] | None:
+        """The topmost match on screen (rows above it may be its dimmed ancestors)."""
+        for line in range(self.last_line + 1):
+            node = self.get_node_at_line(line)
+            if node is not None and isinstance(node.data, PlanRow) and not node.data.context:
+                return node
+        return None
+
+    # -- the next matches -------------------------------------------------------------------
+
+    @staticmethod
+    def _more_matches_label(row: MoreMatchesRow) -> Text:
+        if row.loading:
+            return Text("loading…")
+        noun = "match" if len(row.plan_ids) == 1 else "matches"
+        return Text(f"… {len(row.plan_ids):,} more {noun}")
+
+    def load_more_matches(self, node: TreeNode[TreeRow]) -> None:
+        """Read and place the next matches behind a "… N more matches" row (once)."""
+        row = node.data
+        if not isinstance(row, MoreMatchesRow) or row.loading:
+            return
+        row.loading = True
+        node.set_label(self._more_matches_label(row))
+        chunk, rest = row.plan_ids[:self.matches_at_once], row.plan_ids[self.matches_at_once:]
+        self._fetch_more_matches(self.generation, chunk, rest, frozenset(self.nodes_by_plan))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="search-more",
+          description="Loading more matches")
+    def _fetch_more_matches(self, generation: int, plan_ids: tuple[str, ...],
+                            rest: tuple[str, ...], known: frozenset[str]) -> None:
+        try:
+            with self.session() as session:
+                chunk = plans.matches_of(session, plan_ids, known)
+        except Exception as exc:
+            self.post_message(MoreMatchesLoaded(generation, None, rest, str(exc)))
+            return
+        self.post_message(MoreMatchesLoaded(generation, chunk, rest))
+
+    @on(MoreMatchesLoaded)
+    def _more_matches_loaded(self, message: MoreMatchesLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        more = next((c for c in self.root.children if isinstance(c.data, MoreMatchesRow)), None)
+        if message.chunk is None:
+            if more is not None and isinstance(more.data, MoreMatchesRow):
+                more.data.loading = False
+                more.set_label(self._more_matches_label(more.data))
+            self.notify(message.error or "", title="Could not load the matches",
+                        severity="error", markup=False)
+            return
+        on_more = more is not None and self.cursor_node is more
+        cursor = self.cursor_node
+        self._place_matches(message.chunk, message.rest)
+        first = next((self.nodes_by_plan[p.plan_id] for p in message.chunk.matches
+                      if p.plan_id in self.nodes_by_plan), None)
+        if on_more and first is not None:
+            self._cursor_to(first)  # the cursor was on the row that stood for them
+        elif cursor is not None and self._node(cursor.id) is cursor:
+            self._cursor_to(cursor)
+        self._after_change()
+
+    @on(Tree.NodeHighlighted)
+    def _more_matches_highlighted(self, event: Tree.NodeHighlighted[TreeRow]) -> None:
+        if isinstance(event.node.data, MoreMatchesRow):
+            self.load_more_matches(event.node)
+
+    @on(Tree.NodeSelected)
+    def _more_matches_selected(self, event: Tree.NodeSelected[TreeRow]) -> None:
+        if isinstance(event.node.data, MoreMatchesRow):
+            self.load_more_matches(event.node)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        # like the roots' "… more": the next matches load once their row is seen
+        if self.plan_filter is None:
+            return
+        more = next((c for c in self.root.children if isinstance(c.data, MoreMatchesRow)), None)
+        if more is not None and 0 <= more.line <= new_value + self.scrollable_content_region.height:
+            self.call_later(self.load_more_matches, more)
