@@ -1,8 +1,7 @@
-"""Where the database is, how to connect to it, and what went wrong when we could not."""
+"""Where the database is and how to connect to it (the errors it raises live in store.errors)."""
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import sqlite3
@@ -20,6 +19,24 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine import Engine as Engine  # re-exported: tui names the type from store
 from sqlmodel import Session
 
+# re-exported: callers name the errors and their translation from store.db, as before
+from store.errors import MIN_FREE_BYTES_TO_OPEN as MIN_FREE_BYTES_TO_OPEN
+from store.errors import DatabaseAheadError as DatabaseAheadError
+from store.errors import DatabaseLockedError as DatabaseLockedError
+from store.errors import DatabaseMissingError as DatabaseMissingError
+from store.errors import DatabaseReplacedError as DatabaseReplacedError
+from store.errors import DiskFullError as DiskFullError
+from store.errors import NotADatabaseError as NotADatabaseError
+from store.errors import ReadOnlyDatabaseError as ReadOnlyDatabaseError
+from store.errors import ReadOnlyModeError as ReadOnlyModeError
+from store.errors import StoreError as StoreError
+from store.errors import UnsupportedDatabaseError as UnsupportedDatabaseError
+from store.errors import UnversionedDatabaseError as UnversionedDatabaseError
+from store.errors import disk_full_message as disk_full_message
+from store.errors import to_store_error as to_store_error
+from store.errors import translate_error as translate_error
+from store.errors import translated_errors as translated_errors
+
 # re-exported: where a database is, readable before SQLAlchemy is loaded
 from store.locations import archive_root as archive_root
 from store.locations import artifacts_root as artifacts_root
@@ -31,9 +48,6 @@ from store.locations import sqlite_path as sqlite_path
 BUSY_TIMEOUT_MS = 5000
 MIGRATION_CACHE_KIB = 512 * 1024
 SQLITE_MAGIC = b"SQLite format 3\x00"
-# Opening a WAL database creates its 32 KiB shared-memory file even to read; below this much
-# free space that fails half-way and leaves a stub behind, so we refuse before trying.
-MIN_FREE_BYTES_TO_OPEN = 64 * 1024
 # SQLAlchemy 2.1 connects plain postgresql:// URLs through psycopg 3 too
 SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
 SUPPORTED_URLS = (
@@ -42,54 +56,6 @@ SUPPORTED_URLS = (
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 """Opens a session that commits on success (``session_scope`` bound to an engine)."""
-
-
-class StoreError(Exception):
-    """An error whose message is meant for the person at the keyboard."""
-
-    title = "Database error"
-
-
-class DatabaseMissingError(StoreError):
-    title = "No such database"
-
-
-class NotADatabaseError(StoreError):
-    title = "Not a database"
-
-
-class ReadOnlyDatabaseError(StoreError):
-    title = "Read-only database"
-
-
-class DatabaseLockedError(StoreError):
-    title = "Database locked"
-
-
-class DatabaseAheadError(StoreError):
-    title = "Database is newer than plandesk"
-
-
-class UnversionedDatabaseError(StoreError):
-    title = "Unknown database"
-
-
-class UnsupportedDatabaseError(StoreError):
-    title = "Unsupported database URL"
-
-
-class DiskFullError(StoreError):
-    title = "Disk full"
-
-
-class DatabaseReplacedError(StoreError):
-    title = "Database file replaced or deleted"
-
-
-class ReadOnlyModeError(StoreError):
-    """Something that would write was asked for while plandesk runs with --read-only."""
-
-    title = "Read-only mode"
 
 
 def parsed_url(url: str) -> URL | None:
@@ -310,24 +276,12 @@ def remove_sqlite_files(path: Path) -> None:
         path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
-def disk_full_message(where: str) -> str:
-    return f"The disk holding {where} is full. Free some space there and try again."
-
-
 def check_room_to_open(path: Path) -> None:
     """Refuse to open a WAL database on a full disk before SQLite leaves a stub -shm file."""
     if path.with_name(path.name + "-shm").exists():
         return
     if shutil.disk_usage(path.parent).free < MIN_FREE_BYTES_TO_OPEN:
         raise DiskFullError(disk_full_message(str(path)) + " Nothing was read or written.")
-
-
-def _disk_is_full(url: str) -> bool:
-    path = sqlite_path(url)
-    try:
-        return path is not None and shutil.disk_usage(path.parent).free < MIN_FREE_BYTES_TO_OPEN
-    except OSError:
-        return False
 
 
 def check_writable(path: Path) -> None:
@@ -337,67 +291,6 @@ def check_writable(path: Path) -> None:
         raise ReadOnlyDatabaseError(
             f"{path} is read-only (or its folder is); plandesk needs to write to it."
         )
-
-
-def translate_error(exc: BaseException, url: str) -> StoreError | None:
-    """A clear StoreError for a low-level driver error we recognise, else None."""
-    original = getattr(exc, "orig", None) or exc
-    text = str(original).lower()
-    where = display_name(url)
-    if isinstance(original, OSError) and original.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DiskFullError(disk_full_message(where))
-    if (
-        "database or disk is full" in text
-        or "no space left on device" in text
-        or "could not extend file" in text
-        or getattr(original, "sqlite_errorname", "") == "SQLITE_FULL"
-    ):
-        return DiskFullError(disk_full_message(where))
-    if "disk i/o error" in text:
-        # SQLite reports a full disk while growing its shared-memory file as an I/O error
-        if _disk_is_full(url):
-            return DiskFullError(disk_full_message(where))
-        return StoreError(f"The disk reported an I/O error on {where}; check the disk and "
-                          "its free space, then try again.")
-    if "database is locked" in text or "database table is locked" in text:
-        return DatabaseLockedError(
-            f"{where} is locked by another program; close it or try again in a moment."
-        )
-    if "file is not a database" in text or "file is encrypted" in text:
-        return NotADatabaseError(f"{where} is not a SQLite database.")
-    if "readonly" in text or "read-only" in text:
-        return ReadOnlyDatabaseError(f"{where} is read-only; plandesk needs to write to it.")
-    if "unable to open database" in text:
-        return DatabaseMissingError(f"{where} cannot be opened.")
-    if any(sign in text for sign in ("connection refused", "could not connect",
-                                     "connection failed", "failed to resolve host")):
-        # the driver's own first line (host, port, the server's reason); never the URL
-        reason = str(original).strip().splitlines()[0] if str(original).strip() else ""
-        return StoreError(f"Cannot connect to {where}: {reason}")
-    return None
-
-
-def to_store_error(exc: BaseException, url: str) -> StoreError:
-    """A StoreError to show the person at the keyboard, whatever a database call raised."""
-    if isinstance(exc, StoreError):
-        return exc
-    clear = None
-    if isinstance(exc, sa.exc.DBAPIError | sqlite3.Error | OSError):
-        clear = translate_error(exc, url)
-    return clear or StoreError(f"{display_name(url)} could not be opened: {exc}")
-
-
-@contextmanager
-def translated_errors(url: str) -> Iterator[None]:
-    try:
-        yield
-    except StoreError:
-        raise
-    except (sa.exc.DBAPIError, sqlite3.Error, OSError) as exc:
-        clear = translate_error(exc, url)
-        if clear is None:
-            raise
-        raise clear from exc
 
 
 @contextmanager

@@ -2,6 +2,9 @@
 
 `store.demo` writes it. Keys (`billing.schema`) name plans here; ids and times come from them
 and from the demo clock, so every run writes the same database.
+
+This module is data, not logic: literals that are long by nature (over the ~400-line guide for
+code), kept in one place so that the demo reads as one story.
 """
 
 from __future__ import annotations

@@ -2,6 +2,12 @@
 
 The naming convention is set on the metadata before any table class is declared so that
 every constraint (including enum CHECKs) has a stable name that survives SQLite batch copies.
+
+One module over the ~400-line guide on purpose: it is the whole head schema (eleven tables,
+their enums and the naming convention), read top to bottom beside docs/schema.md and the
+newest revision. The tables point at each other (foreign keys, relationships named by class),
+so split by table group each part would import the others and one constraint would be read
+across files.
 """
 
 import enum
