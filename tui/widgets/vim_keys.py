@@ -12,37 +12,45 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable
 
-VIM_TREE_BINDINGS: tuple[Binding, ...] = (
-    Binding("j", "cursor_down", "Down", show=False, id="tree.down"),
-    Binding("k", "cursor_up", "Up", show=False, id="tree.up"),
-    Binding("h", "collapse_or_parent", "Collapse, or to the parent", show=False,
-            id="tree.collapse"),
-    Binding("l", "expand_or_down", "Expand, or to the first child", show=False,
-            id="tree.expand"),
-    Binding("g", "first_sibling", "First plan of this level", show=False, id="tree.first"),
-    Binding("G", "last_sibling", "Last plan of this level (read from the end)", show=False,
-            id="tree.last"),
-    Binding("ctrl+d", "half_page_down", "Half a page down", show=False,
-            id="tree.half_page_down"),
-    Binding("ctrl+u", "half_page_up", "Half a page up", show=False, id="tree.half_page_up"),
+
+def hidden_bindings(
+    scope: str, moves: tuple[tuple[str, str, str, str], ...]
+) -> tuple[Binding, ...]:
+    """Bindings left out of the footer, one per (key, action, description, id name), each with
+    the id `scope.<name>` that a keymap rebinds it by."""
+    return tuple(Binding(key, action, description, show=False, id=f"{scope}.{name}")
+                 for key, action, description, name in moves)
+
+
+# every vim-keyed widget pages by half a screen the same way
+HALF_PAGE_MOVES = (
+    ("ctrl+d", "half_page_down", "Half a page down", "half_page_down"),
+    ("ctrl+u", "half_page_up", "Half a page up", "half_page_up"),
 )
+
+VIM_TREE_BINDINGS = hidden_bindings("tree", (
+    ("j", "cursor_down", "Down", "down"),
+    ("k", "cursor_up", "Up", "up"),
+    ("h", "collapse_or_parent", "Collapse, or to the parent", "collapse"),
+    ("l", "expand_or_down", "Expand, or to the first child", "expand"),
+    ("g", "first_sibling", "First plan of this level", "first"),
+    ("G", "last_sibling", "Last plan of this level (read from the end)", "last"),
+    *HALF_PAGE_MOVES,
+))
 
 
 class VimDataTable(DataTable):  # type: ignore[type-arg]
     """A DataTable that also moves with j/k, h/l, g/G and ctrl+d/ctrl+u."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False, id="table.down"),
-        Binding("k", "cursor_up", "Up", show=False, id="table.up"),
-        Binding("h", "cursor_left", "Left", show=False, id="table.left"),
-        Binding("l", "cursor_right", "Right", show=False, id="table.right"),
-        Binding("g", "first_row", "First row", show=False, id="table.first"),
-        Binding("G", "last_row", "Last row", show=False, id="table.last"),
-        Binding("ctrl+d", "half_page_down", "Half a page down", show=False,
-                id="table.half_page_down"),
-        Binding("ctrl+u", "half_page_up", "Half a page up", show=False,
-                id="table.half_page_up"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*hidden_bindings("table", (
+        ("j", "cursor_down", "Down", "down"),
+        ("k", "cursor_up", "Up", "up"),
+        ("h", "cursor_left", "Left", "left"),
+        ("l", "cursor_right", "Right", "right"),
+        ("g", "first_row", "First row", "first"),
+        ("G", "last_row", "Last row", "last"),
+        *HALF_PAGE_MOVES,
+    ))]
 
     def action_first_row(self) -> None:
         if self.row_count:
@@ -68,16 +76,13 @@ class VimDataTable(DataTable):  # type: ignore[type-arg]
 class VimScroll(VerticalScroll):
     """A scrolling text pane that also scrolls with j/k, g/G and ctrl+d/ctrl+u."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "scroll_down", "Scroll down", show=False, id="pane.down"),
-        Binding("k", "scroll_up", "Scroll up", show=False, id="pane.up"),
-        Binding("g", "scroll_home", "Top", show=False, id="pane.first"),
-        Binding("G", "scroll_end", "Bottom", show=False, id="pane.last"),
-        Binding("ctrl+d", "half_page_down", "Half a page down", show=False,
-                id="pane.half_page_down"),
-        Binding("ctrl+u", "half_page_up", "Half a page up", show=False,
-                id="pane.half_page_up"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*hidden_bindings("pane", (
+        ("j", "scroll_down", "Scroll down", "down"),
+        ("k", "scroll_up", "Scroll up", "up"),
+        ("g", "scroll_home", "Top", "first"),
+        ("G", "scroll_end", "Bottom", "last"),
+        *HALF_PAGE_MOVES,
+    ))]
 
     def action_half_page_down(self) -> None:
         self.scroll_relative(y=max(1, self.scrollable_content_region.height // 2),
