@@ -3,22 +3,23 @@ and read back with `capture-pane`."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
-import pytest
 from tmux_driver import (
+    E2E_MARKS,
     app_on_demo,
+    one_value,
+    open_and_close_help,
     press_and_wait_for_redraw,
     tmux,
     wait_for,
     wait_until_gone,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = E2E_MARKS
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
 def test_browse_demo_in_tmux(tmp_path: Path) -> None:
     with app_on_demo(tmp_path) as session:
         wait_for(session, "billing/migrate-invoices")
@@ -35,27 +36,17 @@ def test_browse_demo_in_tmux(tmp_path: Path) -> None:
         assert "billing/design-schema" in screen
         assert "Captured when the plan was created" in screen
         # help, then quit
-        tmux("send-keys", "-t", session, "?")
-        wait_for(session, "plandesk — keys")
-        tmux("send-keys", "-t", session, "Escape")
-        wait_until_gone(session, "plandesk — keys")
+        open_and_close_help(session)
         tmux("send-keys", "-t", session, "q")
         wait_for(session, "plandesk-exited-0")
 
 
 def second_decision_id(db: Path) -> str:
-    connection = sqlite3.connect(db)
-    try:
-        (decision_id,) = connection.execute(
-            "SELECT d.decision_id FROM decisions d JOIN plans p ON p.plan_id = d.plan_id"
-            " WHERE p.namespaced_name = 'billing/migrate-invoices' AND d.sequence = 2"
-        ).fetchone()
-    finally:
-        connection.close()
-    return str(decision_id)
+    return one_value(db, "SELECT d.decision_id FROM decisions d JOIN plans p"
+                         " ON p.plan_id = d.plan_id WHERE p.namespaced_name ="
+                         " 'billing/migrate-invoices' AND d.sequence = 2")
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_revert_a_decision_in_tmux(tmp_path: Path) -> None:
     with app_on_demo(tmp_path) as session:
         wait_for(session, "billing/migrate-invoices")

@@ -3,16 +3,16 @@ Decisions table (issue 8's defects 2 and 5)."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
 
-import pytest
 from tmux_driver import (
+    E2E_MARKS,
     PLANDESK,
     app_on,
     app_on_demo,
+    open_and_close_help,
     press_and_wait_for_redraw,
     tmux,
     wait_for,
@@ -21,10 +21,7 @@ from tmux_driver import (
 
 from store.migrations import history
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
-]
+pytestmark = E2E_MARKS
 
 # enough legacy plans that revision 0003 runs for seconds: time to ask and answer mid-way
 MIGRATING_PLANS = 150_000
@@ -79,15 +76,8 @@ def test_keys_work_after_help_over_the_decisions_table(tmp_path: Path) -> None:
         wait_for(session, "none yet")
         tmux("send-keys", "-t", session, "4")
         wait_for(session, "Keep the monolith writable")
-        tmux("send-keys", "-t", session, "?")
-        wait_for(session, "plandesk — keys")
-        tmux("send-keys", "-t", session, "Escape")
-        wait_until_gone(session, "plandesk — keys")
-        # ? still opens help
-        tmux("send-keys", "-t", session, "?")
-        wait_for(session, "plandesk — keys")
-        tmux("send-keys", "-t", session, "Escape")
-        wait_until_gone(session, "plandesk — keys")
+        open_and_close_help(session)
+        open_and_close_help(session)  # ? still opens help
         # 2 still switches to the snapshot tab
         tmux("send-keys", "-t", session, "2")
         wait_for(session, "Effective profile snapshot")

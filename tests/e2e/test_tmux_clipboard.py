@@ -5,33 +5,22 @@ A tmux server of its own (`-L`), so that `set-clipboard on` changes no one else'
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 import subprocess
-import sys
-import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tmux_driver import E2E_MARKS, PLANDESK, one_value, poll_until
 
-pytestmark = pytest.mark.e2e
-
-PLANDESK = Path(sys.executable).with_name("plandesk")
+pytestmark = E2E_MARKS
 
 
 def first_root_id(db: Path) -> str:
-    connection = sqlite3.connect(db)
-    try:
-        (plan_id,) = connection.execute(
-            "SELECT plan_id FROM plans WHERE namespaced_name = 'billing/migrate-invoices'"
-        ).fetchone()
-    finally:
-        connection.close()
-    return str(plan_id)
+    return one_value(db, "SELECT plan_id FROM plans"
+                         " WHERE namespaced_name = 'billing/migrate-invoices'")
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_y_lands_in_the_tmux_buffer(tmp_path: Path) -> None:
     subprocess.run([str(PLANDESK), "demo", str(tmp_path / "demo.db")], check=True,
                    capture_output=True)
@@ -41,13 +30,9 @@ def test_y_lands_in_the_tmux_buffer(tmp_path: Path) -> None:
         return subprocess.run(["tmux", "-L", socket, *args], check=check,
                               capture_output=True, text=True)
 
-    def wait_until(holds: object, what: str, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not holds():  # type: ignore[operator]
-            if time.monotonic() > deadline:
-                screen = tmux("capture-pane", "-p", "-t", "keys", check=False).stdout
-                raise AssertionError(f"{what} did not happen; the screen was:\n{screen}")
-            time.sleep(0.1)  # poll interval, not a wait for anything in particular
+    def wait_until(holds: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+        poll_until(holds, what, lambda: tmux("capture-pane", "-p", "-t", "keys",
+                                             check=False).stdout, timeout=timeout)
 
     tmux("-f", "/dev/null", "new-session", "-d", "-s", "keys", "-x", "120", "-y", "40",
          "-c", str(tmp_path), "-e", "TEXTUAL_ANIMATIONS=none",

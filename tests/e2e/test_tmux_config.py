@@ -3,19 +3,14 @@ anyway; a good one's read_only and keymap are in effect."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-from tmux_driver import PLANDESK, app_on, screen_of, tmux, wait_for, wait_until_gone
+from tmux_driver import E2E_MARKS, PLANDESK, app_on, screen_of, tmux, wait_for, wait_until_gone
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
-]
+pytestmark = E2E_MARKS
 
 
 @contextmanager

@@ -7,7 +7,6 @@ to run on it."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from tmux_driver import (
+    E2E_MARKS,
     PLANDESK,
     press_and_wait_for_redraw,
     screen_of,
@@ -25,10 +25,7 @@ from tmux_driver import (
     wait_until,
 )
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
-]
+pytestmark = E2E_MARKS
 
 PLAN = "billing/migrate-invoices"  # the demo's first root, with decisions #1 and #2
 # B must show another process's commit within this (the app polls 4 times a second; the

@@ -4,16 +4,11 @@ shows it in the full tree."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import pytest
-from tmux_driver import app_on_demo, tmux, wait_for, wait_until_gone
+from tmux_driver import E2E_MARKS, app_on_demo, tmux, wait_for, wait_until_gone
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
-]
+pytestmark = E2E_MARKS
 
 
 def test_keys_typed_in_one_burst_after_slash_all_reach_the_filter(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ send keys, and wait on what `capture-pane` shows (the only waiting the e2e tests
 from __future__ import annotations
 
 import shlex
+import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,7 +14,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 PLANDESK = Path(sys.executable).with_name("plandesk")
+HELP_TITLE = "plandesk — keys"
+
+# every e2e module's `pytestmark`
+E2E_MARKS = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
 
 
 def tmux(*args: str) -> str:
@@ -26,17 +37,27 @@ def screen_of(session: str, *, styled: bool = False) -> str:
     return tmux("capture-pane", "-p", *(["-e"] if styled else []), "-t", session)
 
 
+def poll_until(holds: Callable[[], bool], what: str, screen: Callable[[], str], *,
+               timeout: float = 20.0) -> None:
+    """Poll until `holds()`, else fail showing `screen()`; the only waiting these tests do."""
+    deadline = time.monotonic() + timeout
+    while not holds():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen; the screen was:\n{screen()}")
+        time.sleep(0.1)  # poll interval, not a wait for anything in particular
+
+
 def wait_until(session: str, holds: Callable[[str], bool], what: str, *, styled: bool = False,
                timeout: float = 20.0) -> str:
-    """Poll the pane until `holds(screen)`; the only waiting these tests do."""
-    deadline = time.monotonic() + timeout
-    screen = screen_of(session, styled=styled)
-    while not holds(screen):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen; the screen was:\n{screen}")
-        time.sleep(0.1)  # poll interval, not a wait for anything in particular
-        screen = screen_of(session, styled=styled)
-    return screen
+    """Poll the pane until `holds(screen)` and return that screen."""
+    shown = [""]
+
+    def now_holds() -> bool:
+        shown[0] = screen_of(session, styled=styled)
+        return holds(shown[0])
+
+    poll_until(now_holds, what, lambda: shown[0], timeout=timeout)
+    return shown[0]
 
 
 def wait_for(session: str, text: str, *, timeout: float = 20.0) -> str:
@@ -46,6 +67,24 @@ def wait_for(session: str, text: str, *, timeout: float = 20.0) -> str:
 
 def wait_until_gone(session: str, text: str) -> None:
     wait_until(session, lambda screen: text not in screen, f"{text!r} leaving")
+
+
+def open_and_close_help(session: str) -> None:
+    """`?` shows the help screen and escape closes it again."""
+    tmux("send-keys", "-t", session, "?")
+    wait_for(session, HELP_TITLE)
+    tmux("send-keys", "-t", session, "Escape")
+    wait_until_gone(session, HELP_TITLE)
+
+
+def one_value(db: Path, query: str) -> str:
+    """The single value `query` reads from the SQLite file `db` (ids the tests look up)."""
+    connection = sqlite3.connect(db)
+    try:
+        (value,) = connection.execute(query).fetchone()
+    finally:
+        connection.close()
+    return str(value)
 
 
 def press_and_wait_for_redraw(session: str, key: str) -> None:
