@@ -28,6 +28,23 @@ def test_every_vim_binding_has_an_id() -> None:
                                                    "ctrl+u"}
 
 
+def test_vim_bindings_keep_the_ids_a_keymap_names() -> None:
+    """A [keymap] rebinds by these ids (README lists them): no key may lose or change its id."""
+    from tui.widgets.vim_keys import VimDataTable, VimScroll
+
+    shared = {"j": "down", "k": "up", "g": "first", "G": "last",
+              "ctrl+d": "half_page_down", "ctrl+u": "half_page_up"}
+    expected = {
+        "tree": {**shared, "h": "collapse", "l": "expand"},
+        "table": {**shared, "h": "left", "l": "right"},
+        "pane": shared,
+    }
+    for scope, bindings in (("tree", VIM_TREE_BINDINGS), ("table", VimDataTable.BINDINGS),
+                            ("pane", VimScroll.BINDINGS)):
+        ids = {getattr(b, "key", None): getattr(b, "id", None) for b in bindings}
+        assert ids == {key: f"{scope}.{name}" for key, name in expected[scope].items()}, scope
+
+
 @run_async
 async def test_j_k_h_l_move_like_the_arrows(workdir: Path) -> None:
     app = PlandeskApp(database_url(demo_database(workdir)))
