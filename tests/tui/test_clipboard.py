@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_trust import check, cursor_plan, notifications, plans_screen, step
-from tui_states import demo_database, demo_decisions, press, run_async, settle
+from test_trust import check, cursor_plan, plans_screen, step
+from tui_states import demo_database, demo_decisions, notifications, press, run_async, settle
 
 from store.db import database_url
 from tui.app import PlandeskApp

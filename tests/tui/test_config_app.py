@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui_states import demo_database, press, run_async, settle
+from tui_states import (
+    app_as_configured,
+    demo_database,
+    notifications,
+    press,
+    run_async,
+    settle,
+)
 
 from store.db import database_url
 from store.seed import seed_database
 from tui.app import PlandeskApp
-from tui.config import app_config
 from tui.keymap import binding_ids, declared_bindings
 from tui.screens.help import HelpScreen
 from tui.screens.plans import PlansScreen
@@ -23,16 +29,8 @@ def app_with(workdir: Path, config_text: str | None) -> PlandeskApp:
     config_file = workdir / "config.toml"
     if config_text is not None:
         config_file.write_text(config_text)
-    config, problem = app_config(str(config_file), database_flag=str(workdir / "demo.db"),
-                                 read_only_flag=None)
-    app = PlandeskApp(database_url(config.settings.database), config=config,
-                      config_problem=problem)
-    app.NOTIFICATION_TIMEOUT = 3600  # toasts are checked; a loaded machine must not expire them
-    return app
-
-
-def notifications(app: PlandeskApp) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
+    return app_as_configured(config_file, database_flag=str(workdir / "demo.db"),
+                             read_only_flag=None)
 
 
 def filter_shown(app: PlandeskApp) -> bool:

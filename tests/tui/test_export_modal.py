@@ -12,7 +12,15 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from textual.widgets import Input, ProgressBar, Static
-from tui_states import demo_database, press, run_async, settle, typed, until
+from tui_states import (
+    demo_database,
+    notifications,
+    press,
+    run_async,
+    settle,
+    typed,
+    until,
+)
 
 from store.db import database_url
 from store.export import CSV_COLUMNS
@@ -52,10 +60,6 @@ def subtree(path: Path, name: str) -> list[str]:
         order.append(plan_id)
         stack.extend(reversed(children.get(plan_id, [])))
     return order
-
-
-def notifications(app: PlandeskApp) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
 
 
 def assert_on_plan(app: PlandeskApp, plan_id: str) -> None:

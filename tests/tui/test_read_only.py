@@ -11,13 +11,20 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from textual.widgets import Header
-from tui_states import demo_database, legacy_database, press, run_async, settle
+from tui_states import (
+    app_as_configured,
+    demo_database,
+    legacy_database,
+    notifications,
+    press,
+    run_async,
+    settle,
+)
 
 from store.db import database_url
 from store.demo import create_demo
 from store.revisions import head_revision
 from tui.app import PlandeskApp
-from tui.config import app_config
 from tui.screens.correction import CorrectionModal
 from tui.screens.error import ErrorScreen
 from tui.screens.plans import PlansScreen
@@ -30,16 +37,8 @@ TABLES = ("plans", "decisions", "correction_attempts", "plan_arguments", "automa
 
 def read_only_app(url: str, *, flag: bool = True, config_file: Path | None = None) -> PlandeskApp:
     """The app as `plandesk --read-only --db URL` (or a config's read_only = true) builds it."""
-    config, problem = app_config(str(config_file) if config_file else None, database_flag=url,
-                                 read_only_flag=True if flag else None)
-    app = PlandeskApp(database_url(config.settings.database), config=config,
-                      config_problem=problem)
-    app.NOTIFICATION_TIMEOUT = 3600  # toasts are checked; a loaded machine must not expire them
-    return app
-
-
-def notifications(app: PlandeskApp) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
+    return app_as_configured(config_file, database_flag=url,
+                             read_only_flag=True if flag else None)
 
 
 def fingerprint(path: Path) -> tuple[str, int]:

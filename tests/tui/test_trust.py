@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 from textual.widget import Widget
 from textual.widgets import Input, Static
-from tui_states import demo_database, demo_decisions, press, run_async, settle, typed
+from tui_states import (
+    demo_database,
+    demo_decisions,
+    notifications,
+    press,
+    run_async,
+    settle,
+    typed,
+)
 
 from store import plans
 from store.db import create_db_engine, database_url, session_scope
@@ -55,10 +63,6 @@ def visible(widget: Widget) -> bool:
 
 def expanded(tree: PlanTree) -> set[str]:
     return {plan_id for plan_id, node in tree.nodes_by_plan.items() if node.is_expanded}
-
-
-def notifications(app: PlandeskApp) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
 
 
 def check(app: PlandeskApp, filter_text: str = "", *, detail_failed: bool = False) -> None:

@@ -174,6 +174,25 @@ def locked_database(folder: Path) -> tuple[str, sqlite3.Connection]:
     return "locked.db", connection
 
 
+def notifications(app: PlandeskApp) -> list[str]:
+    """The toasts on screen now, as "title: message"."""
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+def app_as_configured(
+    config_file: Path | None, *, database_flag: str, read_only_flag: bool | None
+) -> PlandeskApp:
+    """The app as `plandesk [--config FILE] [--read-only] --db …` builds it."""
+    from tui.config import app_config
+
+    config, problem = app_config(str(config_file) if config_file else None,
+                                 database_flag=database_flag, read_only_flag=read_only_flag)
+    app = PlandeskApp(database_url(config.settings.database), config=config,
+                      config_problem=problem)
+    app.NOTIFICATION_TIMEOUT = 3600  # toasts are checked; a loaded machine must not expire them
+    return app
+
+
 async def settle(pilot: Pilot[None]) -> None:
     """Wait until no worker runs and every message they posted has been handled.
 
