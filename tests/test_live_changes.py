@@ -105,6 +105,66 @@ def test_closing_while_another_thread_polls_is_safe_on_each_backend(head_url: st
     assert watcher.poll() is False  # a closed watcher hears nothing and does not raise
 
 
+def waiting(watcher: ChangeWatcher, timeout: float) -> tuple[threading.Thread, list[bool]]:
+    """`watcher.wait(timeout)` running in a thread of its own; its answer lands in the list."""
+    answers: list[bool] = []
+    thread = threading.Thread(target=lambda: answers.append(watcher.wait(timeout)))
+    thread.start()
+    return thread, answers
+
+
+# longer than any test may take: a wait that ends was ended by what the test did
+NEVER = 3600.0
+
+
+def test_a_postgresql_notification_ends_a_wait_at_once(pg_url: str) -> None:
+    migrations.upgrade(pg_url)
+    engine = create_db_engine(pg_url)
+    watcher = open_change_watcher(engine)
+    other = create_db_engine(pg_url)
+    try:
+        thread, answers = waiting(watcher, NEVER)
+        plan_id = add_plan(other, "ops/wakes-the-watcher")
+        thread.join(60)
+        assert not thread.is_alive() and answers == [True]
+        assert any(change.key == plan_id for change in watcher.changes)
+    finally:
+        watcher.close()
+        engine.dispose()
+        other.dispose()
+
+
+def test_sqlite_wait_reads_the_version_again_when_it_ends(sqlite_url: str) -> None:
+    migrations.upgrade(sqlite_url)
+    engine = create_db_engine(sqlite_url)
+    watcher = open_change_watcher(engine)
+    try:
+        assert watcher.wait(0.01) is False
+        add_plan(engine, "ops/seen-after-the-wait")
+        assert watcher.wait(0.01) is True
+        assert watcher.wait(0.01) is False
+    finally:
+        watcher.close()
+        engine.dispose()
+
+
+def test_close_ends_a_wait_at_once_on_each_backend(head_url: str) -> None:
+    # the app closes its watcher from the UI thread when it stops; the waiting worker must
+    # not keep the app (or the test run) waiting for its interval
+    engine = create_db_engine(head_url)
+    watcher = open_change_watcher(engine)
+    try:
+        thread, answers = waiting(watcher, NEVER)
+        while not thread.is_alive():
+            time.sleep(0.001)
+        watcher.close()
+        thread.join(60)
+        assert not thread.is_alive() and answers == [False]
+    finally:
+        watcher.close()
+        engine.dispose()
+
+
 def test_sqlite_watcher_never_creates_a_missing_file(tmp_path) -> None:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'gone.db'}")
     with pytest.raises(Exception):  # noqa: B017 - sqlite3's own "unable to open"

@@ -17,12 +17,13 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 from tui_states import run_async, typed, until
 
+from store.changes import SqliteChangeWatcher
 from store.corrections import run_correction
 from store.db import archive_root, artifacts_root, create_db_engine, database_url, session_scope
 from store.demo import create_demo
 from store.plans import create_plan
 from tui.app import PlandeskApp
-from tui.live import POLL_SECONDS
+from tui.config import app_config
 from tui.screens.correction import CorrectionModal
 from tui.screens.plans import PlansScreen
 from tui.widgets.plan_rows import PlanRow
@@ -58,7 +59,7 @@ def writer(demo_url: str) -> Iterator[sa.Engine]:
 
 def live_app(url: str) -> PlandeskApp:
     app = PlandeskApp(url)
-    app.LIVE_POLL_SECONDS = POLL_SECONDS  # the suite turns live refresh off; these are about it
+    app.LIVE_UPDATES = True  # the suite turns live refresh off; these are about it
     app.live_clock = lambda: FROZEN  # type: ignore[method-assign]
     app.NOTIFICATION_TIMEOUT = 3600
     return app
@@ -335,3 +336,70 @@ async def test_nothing_hidden_keeps_repainting(workdir: Path) -> None:
         # The loading screen hears it was suspended through its message queue, which can
         # lag the plans screen's first detail on a loaded machine.
         await until(pilot, lambda: ticking() == [], "no hidden widget keeps a repaint timer")
+
+
+def configured_app(workdir: Path, config_text: str) -> PlandeskApp:
+    """The app as `plandesk --config config.toml --db demo.db` builds it, live on."""
+    (workdir / "config.toml").write_text(config_text)
+    config, problem = app_config(str(workdir / "config.toml"),
+                                 database_flag=str(workdir / "demo.db"), read_only_flag=None)
+    assert problem is None
+    app = PlandeskApp(database_url(config.settings.database), config=config)
+    app.LIVE_UPDATES = True
+    app.live_clock = lambda: FROZEN  # type: ignore[method-assign]
+    return app
+
+
+@run_async
+async def test_the_configured_refresh_interval_is_what_live_uses(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    create_demo(workdir / "demo.db")
+    waits: list[float] = []  # every interval the watching worker waited for a change
+    wait = SqliteChangeWatcher.wait
+
+    def recording(self: SqliteChangeWatcher, timeout: float) -> bool:
+        waits.append(timeout)
+        return wait(self, timeout)
+
+    monkeypatch.setattr(SqliteChangeWatcher, "wait", recording)
+    app = configured_app(workdir, "refresh_seconds = 0.3\n")
+    writer = create_db_engine(database_url(workdir / "demo.db"))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await opened(pilot, app)
+            await until(pilot, lambda: len(waits) >= 2, "the watcher waited twice")
+            assert app.live is not None and app.live.poll_seconds == 0.3
+            assert set(waits) == {0.3}
+            with session_scope(writer) as session:
+                new_id = create_plan(session, namespaced_name="ops/zz-configured",
+                                     description="added elsewhere").plan_id
+            tree = screen.plan_tree
+            await until(pilot, lambda: new_id in tree.nodes_by_plan, "the new root appearing")
+            assert header_says(app, "updated 12:03:04")
+            assert set(waits) == {0.3}
+    finally:
+        writer.dispose()
+
+
+@run_async
+async def test_refresh_seconds_zero_turns_live_updates_off(workdir: Path) -> None:
+    create_demo(workdir / "demo.db")
+    app = configured_app(workdir, "refresh_seconds = 0\n")
+    writer = create_db_engine(database_url(workdir / "demo.db"))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await opened(pilot, app)
+            assert header_says(app, "live off")
+            assert app.live is None
+            assert not [w for w in app.workers if w.group.startswith("live")]
+            # ctrl+r still reads what others committed
+            with session_scope(writer) as session:
+                root = create_plan(session, namespaced_name="aaa/manual-refresh",
+                                   description="added elsewhere").plan_id
+            tree = screen.plan_tree
+            assert root not in tree.nodes_by_plan
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: root in tree.nodes_by_plan, "the reload")
+            assert header_says(app, "live off") and app.live is None
+    finally:
+        writer.dispose()

@@ -229,7 +229,7 @@ class State:
         # Toasts are part of what a state shows; on a loaded machine the default 5 s could
         # expire before the screenshot is taken and make the snapshot flaky.
         app.NOTIFICATION_TIMEOUT = 3600
-        app.LIVE_POLL_SECONDS = None  # nothing else writes; the header stays as it is
+        app.LIVE_UPDATES = False  # nothing else writes; the header stays as it is
         return app
 
     def run_before(self) -> Callable[[Pilot[None]], Awaitable[None]]:
