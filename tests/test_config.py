@@ -108,7 +108,7 @@ def test_unknown_keys_are_warned_about_with_their_line_and_ignored(tmp_path: Pat
          "to 5000 (got 5001)"),
         ("refresh_seconds = 0.01\n", "line 1: refresh_seconds: Input should be 0 (off) or "
          "greater than or equal to 0.1"),
-        ("refresh_seconds = nan\n", "line 1: refresh_seconds: Input should be greater"),
+        ("refresh_seconds = nan\n", "line 1: refresh_seconds: Input should be 0 (off) or greater"),
         ('database = ""\n', "line 1: database: String should have at least 1 character"),
         ("theme = 3\n", "line 1: theme: Input should be a valid string (got 3)"),
         ("layout = 3\n", "line 1: layout: Input should be a valid dictionary (got 3)"),
