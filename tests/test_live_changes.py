@@ -31,14 +31,11 @@ from store.plans import create_plan, roots_page
 
 
 def poll_until(watcher: ChangeWatcher, holds: Callable[[bool], bool] = bool,
-               attempts: int = 200) -> bool:
-    """Poll like the app does (many times) until `holds(result)`; the condition, not a time."""
-    for _ in range(attempts):
-        result = watcher.poll()
-        if holds(result):
-            return True
-        time.sleep(0.025)  # the app's poll interval is 0.25 s; this only paces the loop
-    return False
+               attempts: int = 600) -> bool:
+    """Wait on the watcher like the app does (many times) until `holds(result)`: a
+    notification ends a wait at once, so the condition decides, not a time (the attempts only
+    keep a broken watcher from hanging the run)."""
+    return any(holds(watcher.wait(0.1)) for _ in range(attempts))
 
 
 def add_plan(engine: sa.Engine, name: str) -> str:

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from store.changes import ChangeWatcher, WatchState
     from store.db import Engine
 
+# the worker group of the one watching worker (it runs as long as the app: tests leave it out
+# of what they wait for)
+WATCH_GROUP = "live-watch"
 # the least time between two reported changes: at most ~4 refreshes a second
 MIN_REFRESH_GAP = 0.25
 
@@ -77,7 +80,7 @@ class LiveUpdates:
 
     def start(self) -> None:
         self.app.run_worker(self._watch, thread=True, exit_on_error=False,
-                            group="live-watch", description="Watching for changes")
+                            group=WATCH_GROUP, description="Watching for changes")
 
     def stop(self) -> None:
         self.stopping.set()

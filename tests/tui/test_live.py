@@ -99,6 +99,14 @@ def in_step(screen: PlansScreen) -> bool:
         and pane.detail.plan.plan_id == cursor and not pane.loading
 
 
+def quiet(app: PlandeskApp, tree: PlanTree) -> bool:
+    """No live refresh of the tree in flight, queued or marking rows, and no detail loading."""
+    return not (tree.live_fetching or tree.live_again or tree._live_retry is not None
+                or tree.changed_plan_ids or any(
+                    w.group in ("detail", "live-refresh") and not w.is_finished
+                    for w in app.workers))
+
+
 def header_says(app: PlandeskApp, text: str) -> bool:
     return text in app.sub_title
 
@@ -154,12 +162,14 @@ async def test_commits_elsewhere_appear_in_place(demo_url: str, writer: sa.Engin
         assert selected is not None and selected.decision_id == second
         assert tree.cursor_plan_id == root_id and in_step(screen)
         # and again, once everything has settled: the highlighted decision still stays
-        await pilot.pause(1.0)
+        await until(pilot, lambda: quiet(app, tree), "the first refresh settled")
+        refreshes = tree.live_refreshes
         external_correction(demo_url, root_id, second, "Appended from elsewhere again")
         await until(pilot, lambda: pane.detail is not None
                     and len(pane.detail.decisions) == count + 2
                     and pane.decision_table.row_count == count + 2, "another new decision")
-        await pilot.pause(1.0)
+        await until(pilot, lambda: tree.live_refreshes > refreshes and quiet(app, tree),
+                    "the tree's refresh after it settled too")
         selected = pane.selected_decision
         assert selected is not None and selected.decision_id == second, selected
         assert pane.decision_table.has_focus
