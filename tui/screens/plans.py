@@ -363,7 +363,9 @@ class PlansScreen(Screen[None]):
         """Another connection committed: the tree re-reads what it shows, in place
         (tui/widgets/plan_tree_live.py), and the detail on screen is read again beside it,
         not after it: both in workers."""
-        if not self.query(PlanTree):  # a change heard while the app shuts the screen down
+        # a change heard before this screen is composed (the watcher opens at once, and the
+        # app's own start-up writes count) or while the app shuts it down: nothing to refresh
+        if not self.query(PlanTree):
             return
         self.plan_tree.refresh_live()
         pane = self.detail_pane
