@@ -3,9 +3,11 @@
 SQLite: `PRAGMA data_version` on one long-lived connection of our own (it changes when any
 other connection commits). PostgreSQL: LISTEN on the channel the triggers of the live-notify
 revision feed; if that connection drops, a snapshot query stands in for it while we reconnect.
-`poll()` never blocks for long and is called from one thread at a time (a worker per tick);
-`close()` may come from another thread while a poll runs: it waits for that poll, and polls
-after it report no change.
+`poll()` never blocks for long; `wait(timeout)` blocks until a change or the timeout (a
+PostgreSQL notification ends it at once; SQLite can only look again when it ends). Both are
+called from one thread at a time (the app's one watching worker); `close()` may come from
+another thread: it ends a `wait` at once, waits for a running poll, and polls after it report
+no change.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
+import select
+import socket
 import sqlite3
 import threading
 import time
@@ -52,6 +56,10 @@ class ChangeWatcher(Protocol):
         """Whether another connection committed a change since the last poll."""
         ...
 
+    def wait(self, timeout: float) -> bool:
+        """Like `poll()`, after waiting up to `timeout` seconds for a change to be heard."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -69,6 +77,7 @@ class SqliteChangeWatcher:
         # closing the connection while another thread reads it crashes the process
         self._lock = threading.Lock()
         self._closed = False
+        self._closing = threading.Event()
         self._version = self._read()
 
     def _read(self) -> int:
@@ -84,10 +93,17 @@ class SqliteChangeWatcher:
         self._version = version
         return changed
 
+    def wait(self, timeout: float) -> bool:
+        # SQLite tells no one about a commit: the version can only be read again
+        self._closing.wait(timeout)
+        return self.poll()
+
     def close(self) -> None:
+        self._closing.set()
         with self._lock:
-            self._closed = True
-            self._connection.close()
+            if not self._closed:
+                self._closed = True
+                self._connection.close()
 
 
 def _snapshot_query() -> sa.TextClause:
@@ -109,6 +125,9 @@ class PgChangeWatcher:
         self.changes: tuple[Change, ...] = ()
         self._lock = threading.Lock()
         self._closed = False
+        self._closing = threading.Event()
+        # close() writes to one end so that a wait() blocked on the listener's socket ends
+        self._wake_reader, self._wake_writer = socket.socketpair()
         self._listen()
 
     @property
@@ -166,6 +185,18 @@ class PgChangeWatcher:
             return True  # between the snapshot and LISTEN a commit may have gone unheard
         return changed
 
+    def wait(self, timeout: float) -> bool:
+        listener = self._listener
+        if listener is None:
+            self._closing.wait(timeout)  # polling while reconnecting
+            return self.poll()
+        # outside the lock, so that close() is never kept waiting: a notification (or the
+        # connection dropping) makes the socket readable, close() the wake socket. An error
+        # means closed under us (poll says no change) or dropped (poll finds out).
+        with contextlib.suppress(Exception):
+            select.select([listener.fileno(), self._wake_reader], [], [], timeout)
+        return self.poll()
+
     def _poll_snapshot(self) -> bool:
         try:
             with self._engine.connect() as connection:
@@ -177,8 +208,15 @@ class PgChangeWatcher:
         return changed
 
     def close(self) -> None:
+        self._closing.set()
+        with contextlib.suppress(OSError):
+            self._wake_writer.send(b"x")
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
+            self._wake_reader.close()
+            self._wake_writer.close()
             if self._listener is not None:
                 try:
                     self._listener.close()

@@ -14,7 +14,6 @@ import os
 import pwd
 import shutil
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -22,9 +21,9 @@ from pathlib import Path
 import port_for
 import pytest
 import sqlalchemy as sa
+from pg_databases import throwaway_database
 from pytest_postgresql import factories
 from pytest_postgresql.executors import PostgreSQLExecutor
-from sqlalchemy.engine import make_url
 
 from store import migrations
 from store.db import create_db_engine, database_url
@@ -158,16 +157,8 @@ def fresh_pg_database(admin: str | None) -> Iterator[str]:
         if os.environ.get(REQUIRE_PG_ENV):
             pytest.fail(f"PostgreSQL tests are required (${REQUIRE_PG_ENV}) but {pg_source()}")
         pytest.skip(pg_source())
-    name = f"plandesk_test_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        engine.dispose()
+    with throwaway_database(admin) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

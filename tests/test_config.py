@@ -106,9 +106,9 @@ def test_unknown_keys_are_warned_about_with_their_line_and_ignored(tmp_path: Pat
         ("refresh_seconds = false\n", "line 1: refresh_seconds: Input should be a valid number"),
         ("tree_page_size = 5001\n", "line 1: tree_page_size: Input should be less than or equal "
          "to 5000 (got 5001)"),
-        ("refresh_seconds = 0.01\n", "line 1: refresh_seconds: Input should be greater than or "
-         "equal to 0.1"),
-        ("refresh_seconds = nan\n", "line 1: refresh_seconds: Input should be greater"),
+        ("refresh_seconds = 0.01\n", "line 1: refresh_seconds: Input should be 0 (off) or "
+         "greater than or equal to 0.1"),
+        ("refresh_seconds = nan\n", "line 1: refresh_seconds: Input should be 0 (off) or greater"),
         ('database = ""\n', "line 1: database: String should have at least 1 character"),
         ("theme = 3\n", "line 1: theme: Input should be a valid string (got 3)"),
         ("layout = 3\n", "line 1: layout: Input should be a valid dictionary (got 3)"),
@@ -220,6 +220,8 @@ def test_every_problem_in_a_file_is_named_and_good_values_are_kept(tmp_path: Pat
     config.write_text('refresh_seconds = 1\n[layout]\ntree_width = 10\n')
     settings = load_config(str(config)).settings
     assert settings.refresh_seconds == 1.0 and isinstance(settings.refresh_seconds, float)
+    config.write_text('refresh_seconds = 0\n')  # live updates off
+    assert load_config(str(config)).settings.refresh_seconds == 0.0
     assert (settings.layout.tree_width, settings.layout.tree_hidden) == (10, False)
     with pytest.raises(AttributeError):
         settings.theme = "x"  # type: ignore[misc]

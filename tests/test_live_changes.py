@@ -31,14 +31,11 @@ from store.plans import create_plan, roots_page
 
 
 def poll_until(watcher: ChangeWatcher, holds: Callable[[bool], bool] = bool,
-               attempts: int = 200) -> bool:
-    """Poll like the app does (many times) until `holds(result)`; the condition, not a time."""
-    for _ in range(attempts):
-        result = watcher.poll()
-        if holds(result):
-            return True
-        time.sleep(0.025)  # the app's poll interval is 0.25 s; this only paces the loop
-    return False
+               attempts: int = 600) -> bool:
+    """Wait on the watcher like the app does (many times) until `holds(result)`: a
+    notification ends a wait at once, so the condition decides, not a time (the attempts only
+    keep a broken watcher from hanging the run)."""
+    return any(holds(watcher.wait(0.1)) for _ in range(attempts))
 
 
 def add_plan(engine: sa.Engine, name: str) -> str:
@@ -103,6 +100,66 @@ def test_closing_while_another_thread_polls_is_safe_on_each_backend(head_url: st
     assert not poller.is_alive()
     assert errors == []
     assert watcher.poll() is False  # a closed watcher hears nothing and does not raise
+
+
+def waiting(watcher: ChangeWatcher, timeout: float) -> tuple[threading.Thread, list[bool]]:
+    """`watcher.wait(timeout)` running in a thread of its own; its answer lands in the list."""
+    answers: list[bool] = []
+    thread = threading.Thread(target=lambda: answers.append(watcher.wait(timeout)))
+    thread.start()
+    return thread, answers
+
+
+# longer than any test may take: a wait that ends was ended by what the test did
+NEVER = 3600.0
+
+
+def test_a_postgresql_notification_ends_a_wait_at_once(pg_url: str) -> None:
+    migrations.upgrade(pg_url)
+    engine = create_db_engine(pg_url)
+    watcher = open_change_watcher(engine)
+    other = create_db_engine(pg_url)
+    try:
+        thread, answers = waiting(watcher, NEVER)
+        plan_id = add_plan(other, "ops/wakes-the-watcher")
+        thread.join(60)
+        assert not thread.is_alive() and answers == [True]
+        assert any(change.key == plan_id for change in watcher.changes)
+    finally:
+        watcher.close()
+        engine.dispose()
+        other.dispose()
+
+
+def test_sqlite_wait_reads_the_version_again_when_it_ends(sqlite_url: str) -> None:
+    migrations.upgrade(sqlite_url)
+    engine = create_db_engine(sqlite_url)
+    watcher = open_change_watcher(engine)
+    try:
+        assert watcher.wait(0.01) is False
+        add_plan(engine, "ops/seen-after-the-wait")
+        assert watcher.wait(0.01) is True
+        assert watcher.wait(0.01) is False
+    finally:
+        watcher.close()
+        engine.dispose()
+
+
+def test_close_ends_a_wait_at_once_on_each_backend(head_url: str) -> None:
+    # the app closes its watcher from the UI thread when it stops; the waiting worker must
+    # not keep the app (or the test run) waiting for its interval
+    engine = create_db_engine(head_url)
+    watcher = open_change_watcher(engine)
+    try:
+        thread, answers = waiting(watcher, NEVER)
+        while not thread.is_alive():
+            time.sleep(0.001)
+        watcher.close()
+        thread.join(60)
+        assert not thread.is_alive() and answers == [False]
+    finally:
+        watcher.close()
+        engine.dispose()
 
 
 def test_sqlite_watcher_never_creates_a_missing_file(tmp_path) -> None:

@@ -28,7 +28,7 @@ from tui.commands import IntegrityCommands, PlanCommands
 from tui.config import DEFAULTS, Config, ConfigError, save_settings
 from tui.context import DatabaseContext
 from tui.keymap import check_keymap, declared_bindings
-from tui.live import POLL_SECONDS, DatabaseChanged, LiveUpdates, WatcherOpened
+from tui.live import DatabaseChanged, LiveUpdates, WatcherOpened
 from tui.messages import (
     CorrectionFinished,
     CorrectionRefused,
@@ -70,8 +70,9 @@ class PlandeskApp(App[None]):
         Binding("ctrl+p", "command_palette", "Palette",
                 show=False, id="app.command_palette"),
     ]
-    # how often other connections' commits are looked for (None: never, e.g. snapshot tests)
-    LIVE_POLL_SECONDS: float | None = POLL_SECONDS
+    # whether other connections' commits are looked for at all (the test suite turns it off;
+    # the config's refresh_seconds says how often, 0 for never)
+    LIVE_UPDATES: bool = True
 
     def __init__(
         self,
@@ -296,10 +297,13 @@ class PlandeskApp(App[None]):
         if self.live is not None:
             self.live.stop()
             self.live = None
-        if self.LIVE_POLL_SECONDS is None:
+        if not self.LIVE_UPDATES:
+            return
+        if not self.settings.refresh_seconds:
+            self.sub_title = f"{short_location(self.url)} · live off"
             return
         self.live = LiveUpdates(self, engine, clock=self.live_clock,
-                                poll_seconds=self.LIVE_POLL_SECONDS)
+                                poll_seconds=self.settings.refresh_seconds)
         self.live.start()
         self._show_live_state()
 

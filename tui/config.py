@@ -47,7 +47,7 @@ class FileSettings:
     theme: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
     tree_page_size: int = 200  # 10..5000
-    refresh_seconds: float = 2.0  # 0.1..3600
+    refresh_seconds: float = 0.1  # 0 (live updates off) or 0.1..3600
     read_only: bool = False
     layout: LayoutSettings = field(default_factory=LayoutSettings)
 
@@ -134,11 +134,16 @@ def _integer(low: int, high: int) -> Check:
     return check
 
 
-def _number(low: float, high: float) -> Check:
+def _interval(low: float, high: float) -> Check:
+    """A number of seconds in low..high, or 0 for never."""
     def check(value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return "Input should be a valid number"
-        return _within(value, low, high)
+        if value == 0:
+            return None
+        problem = _within(value, low, high)
+        return None if problem is None else problem.replace("Input should be",
+                                                            "Input should be 0 (off) or", 1)
     return check
 
 
@@ -161,7 +166,7 @@ TOP_CHECKS: dict[str, Check] = {
     "database": _text,
     "theme": _text,
     "tree_page_size": _integer(10, 5000),
-    "refresh_seconds": _number(0.1, 3600),
+    "refresh_seconds": _interval(0.1, 3600),
     "read_only": _boolean,
 }
 LAYOUT_CHECKS: dict[str, Check] = {"tree_width": _integer(10, 500), "tree_hidden": _boolean}

@@ -1,14 +1,17 @@
-"""Live refresh: polls the database's change watcher from thread workers and tells the App
-when another connection committed, so that what is on screen is read again.
+"""Live refresh: one long-lived thread worker waits on the database's change watcher and tells
+the App when another connection committed, so that what is on screen is read again.
 
-A timer ticks ~4 times a second and starts one short poll worker unless one is still running,
-so polls (and with them refreshes) never exceed the tick rate however fast others commit; the
-watcher answers in microseconds (SQLite `PRAGMA data_version`, PostgreSQL notifications).
+The worker looks every `poll_seconds` (the config's refresh_seconds; SQLite can only be
+asked), but a PostgreSQL notification wakes it at once. It reports a change at once when none
+was reported for `MIN_REFRESH_GAP` seconds, else when that gap is over, with everything heard
+meanwhile folded into one report: a burst of commits asks for at most ~4 refreshes a second.
 Nothing here queries on the UI thread.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,15 +19,17 @@ from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.message import Message
-from textual.timer import Timer
 
 if TYPE_CHECKING:
     # store.changes and store.db load SQLAlchemy: imported where the database is open already
     from store.changes import ChangeWatcher, WatchState
     from store.db import Engine
 
-# how often the watcher is asked; also the most refreshes per second there can be
-POLL_SECONDS = 0.25
+# the worker group of the one watching worker (it runs as long as the app: tests leave it out
+# of what they wait for)
+WATCH_GROUP = "live-watch"
+# the least time between two reported changes: at most ~4 refreshes a second
+MIN_REFRESH_GAP = 0.25
 
 
 @dataclass
@@ -44,24 +49,24 @@ class WatcherOpened(Message):
 
 
 class LiveUpdates:
-    """The App's change watcher, its poll timer and the indicator text ("live", "updated
-    12:03:04", "reconnecting…")."""
+    """The App's change watcher, the worker waiting on it and the indicator text ("live",
+    "updated 12:03:04", "reconnecting…")."""
 
     def __init__(self, app: App[None], engine: Engine, *,
-                 clock: Callable[[], datetime] = datetime.now,
-                 poll_seconds: float = POLL_SECONDS) -> None:
+                 clock: Callable[[], datetime] = datetime.now, poll_seconds: float) -> None:
         from store.changes import WatchState
 
         self.app = app
         self.engine = engine
         self.clock = clock
         self.poll_seconds = poll_seconds
+        # refreshes never start closer together than this (nor than the polls)
+        self.refresh_gap = max(poll_seconds, MIN_REFRESH_GAP)
         self.watcher: ChangeWatcher | None = None
         self.state = WatchState.LIVE
         self.updated_at: datetime | None = None
-        self.changes_seen = 0  # polls that found a change (each asks for at most one refresh)
-        self.timer: Timer | None = None
-        self.opening = False
+        self.changes_seen = 0  # reported changes (each asks for at most one refresh)
+        self.stopping = threading.Event()
 
     @property
     def indicator(self) -> str:
@@ -74,50 +79,68 @@ class LiveUpdates:
         return "live"
 
     def start(self) -> None:
-        self.timer = self.app.set_interval(self.poll_seconds, self._tick)
+        self.app.run_worker(self._watch, thread=True, exit_on_error=False,
+                            group=WATCH_GROUP, description="Watching for changes")
 
     def stop(self) -> None:
-        if self.timer is not None:
-            self.timer.stop()
+        self.stopping.set()
         if self.watcher is not None:
-            self.watcher.close()
+            self.watcher.close()  # ends the worker's wait at once
             self.watcher = None
 
-    def _polling(self) -> bool:
-        return any(w.group == "live-poll" and not w.is_finished for w in self.app.workers)
-
-    def _tick(self) -> None:
-        # one poll at a time: a slow one is skipped over, never piled up behind
-        if self._polling():
-            return
-        watcher = self.watcher
-        self.app.run_worker(lambda: self._poll(watcher), thread=True, exit_on_error=False,
-                            group="live-poll", description="Checking for changes")
-
-    def _poll(self, watcher: ChangeWatcher | None) -> None:
+    def _watch(self) -> None:
+        """In the thread worker, until stop(): open the watcher, then wait on it."""
         from store.changes import WatchState, open_change_watcher
 
-        if watcher is None:
+        watcher: ChangeWatcher | None = None
+        while watcher is None:
             try:
                 watcher = open_change_watcher(self.engine)
             except Exception as exc:
                 self.app.post_message(DatabaseChanged(False, WatchState.RECONNECTING, str(exc)))
-                return
-            self.app.post_message(WatcherOpened(watcher))
-            return  # the first poll only sets the baseline
+                if self.stopping.wait(max(self.poll_seconds, 1.0)):
+                    return
+        self.app.post_message(WatcherOpened(watcher))
         try:
-            changed = watcher.poll()
-        except Exception as exc:
-            self.app.post_message(DatabaseChanged(False, WatchState.RECONNECTING, str(exc)))
-            return
-        if changed or watcher.state != self.state:
-            self.app.post_message(DatabaseChanged(changed, watcher.state))
+            self._wait_on(watcher)
+        finally:
+            watcher.close()
+
+    def _wait_on(self, watcher: ChangeWatcher) -> None:
+        from store.changes import WatchState
+
+        reported_at = float("-inf")
+        pending = False  # a change heard but not reported yet (the gap is not over)
+        state = WatchState.LIVE
+        while not self.stopping.is_set():
+            try:
+                if pending:
+                    # what comes before the gap is over is reported with it: no need to wake
+                    # for each of a burst's notifications
+                    self.stopping.wait(max(0.0, reported_at + self.refresh_gap - time.monotonic()))
+                    watcher.poll()
+                else:
+                    # ended early by a PostgreSQL notification, or by stop() closing the watcher
+                    pending = watcher.wait(self.poll_seconds)
+            except Exception as exc:
+                self.app.post_message(DatabaseChanged(False, WatchState.RECONNECTING, str(exc)))
+                self.stopping.wait(self.poll_seconds)
+                continue
+            if self.stopping.is_set():
+                return
+            now = time.monotonic()
+            report = pending and now - reported_at >= self.refresh_gap
+            if report or watcher.state != state:
+                self.app.post_message(DatabaseChanged(report, watcher.state))
+                state = watcher.state
+            if report:
+                reported_at, pending = now, False
 
     def opened(self, watcher: ChangeWatcher) -> None:
         """On the UI thread: keep the watcher (closing one that lost a race with stop())."""
         from store.changes import WatchState
 
-        if self.timer is None or self.watcher is not None:
+        if self.stopping.is_set():
             watcher.close()
             return
         self.watcher = watcher

@@ -28,7 +28,11 @@ from pathlib import Path
 
 import psutil
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
+
+# the helpers the tests share (tests/ is not a package; run as a script, only this folder is
+# on the path)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pg_databases import throwaway_database
 
 PLANDESK = Path(sys.executable).with_name("plandesk")
 FIRST_ROOT = "billing/migrate-invoices"
@@ -148,20 +152,6 @@ def bare_idle_cpu(folder: Path, idle: float) -> float:
         return idle_cpu(process, idle)
 
 
-@contextmanager
-def pg_database(admin: str) -> Iterator[str]:
-    name = f"plandesk_bench_live_{uuid.uuid4().hex[:8]}"
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        engine.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
@@ -178,7 +168,7 @@ def main() -> None:
             if backend == "sqlite":
                 found = measure(str(sub / "demo.db"), sub, args.runs, args.idle)
             else:
-                with pg_database(args.pg) as url:
+                with throwaway_database(args.pg, "plandesk_bench_live") as url:
                     found = measure(url, sub, args.runs, args.idle)
             print(
                 f"{backend:10} commit->screen p50 {found['commit_p50_ms']:6.0f} ms, "

@@ -28,7 +28,7 @@ from tmux_driver import (
 pytestmark = E2E_MARKS
 
 PLAN = "billing/migrate-invoices"  # the demo's first root, with decisions #1 and #2
-# B must show another process's commit within this (the app polls 4 times a second; the
+# B must show another process's commit within this (the app looks 10 times a second; the
 # margin is for a loaded machine, and it is a bound on waiting, not a measured time)
 SHOWN_WITHIN = 5.0
 

@@ -22,7 +22,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(autouse=True)
 def no_live_refresh(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Live refresh polls on a timer and redraws after any commit, the test's own included;
-    tests not about it run without it so that what they check stays put (test_live.py and
-    the tmux tests turn it on)."""
-    monkeypatch.setattr(PlandeskApp, "LIVE_POLL_SECONDS", None)
+    """Live refresh watches the database and redraws after any commit, the test's own
+    included; tests not about it run without it so that what they check stays put
+    (test_live.py and the tmux tests turn it on)."""
+    monkeypatch.setattr(PlandeskApp, "LIVE_UPDATES", False)

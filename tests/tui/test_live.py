@@ -17,12 +17,13 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 from tui_states import run_async, typed, until
 
+from store.changes import SqliteChangeWatcher
 from store.corrections import run_correction
 from store.db import archive_root, artifacts_root, create_db_engine, database_url, session_scope
 from store.demo import create_demo
 from store.plans import create_plan
 from tui.app import PlandeskApp
-from tui.live import POLL_SECONDS
+from tui.config import app_config
 from tui.screens.correction import CorrectionModal
 from tui.screens.plans import PlansScreen
 from tui.widgets.plan_rows import PlanRow
@@ -58,7 +59,7 @@ def writer(demo_url: str) -> Iterator[sa.Engine]:
 
 def live_app(url: str) -> PlandeskApp:
     app = PlandeskApp(url)
-    app.LIVE_POLL_SECONDS = POLL_SECONDS  # the suite turns live refresh off; these are about it
+    app.LIVE_UPDATES = True  # the suite turns live refresh off; these are about it
     app.live_clock = lambda: FROZEN  # type: ignore[method-assign]
     app.NOTIFICATION_TIMEOUT = 3600
     return app
@@ -96,6 +97,14 @@ def in_step(screen: PlansScreen) -> bool:
     cursor = screen.plan_tree.cursor_plan_id
     return cursor is not None and pane.plan_id == cursor and pane.detail is not None \
         and pane.detail.plan.plan_id == cursor and not pane.loading
+
+
+def quiet(app: PlandeskApp, tree: PlanTree) -> bool:
+    """No live refresh of the tree in flight, queued or marking rows, and no detail loading."""
+    return not (tree.live_fetching or tree.live_again or tree._live_retry is not None
+                or tree.changed_plan_ids or any(
+                    w.group in ("detail", "live-refresh") and not w.is_finished
+                    for w in app.workers))
 
 
 def header_says(app: PlandeskApp, text: str) -> bool:
@@ -153,12 +162,14 @@ async def test_commits_elsewhere_appear_in_place(demo_url: str, writer: sa.Engin
         assert selected is not None and selected.decision_id == second
         assert tree.cursor_plan_id == root_id and in_step(screen)
         # and again, once everything has settled: the highlighted decision still stays
-        await pilot.pause(1.0)
+        await until(pilot, lambda: quiet(app, tree), "the first refresh settled")
+        refreshes = tree.live_refreshes
         external_correction(demo_url, root_id, second, "Appended from elsewhere again")
         await until(pilot, lambda: pane.detail is not None
                     and len(pane.detail.decisions) == count + 2
                     and pane.decision_table.row_count == count + 2, "another new decision")
-        await pilot.pause(1.0)
+        await until(pilot, lambda: tree.live_refreshes > refreshes and quiet(app, tree),
+                    "the tree's refresh after it settled too")
         selected = pane.selected_decision
         assert selected is not None and selected.decision_id == second, selected
         assert pane.decision_table.has_focus
@@ -335,3 +346,70 @@ async def test_nothing_hidden_keeps_repainting(workdir: Path) -> None:
         # The loading screen hears it was suspended through its message queue, which can
         # lag the plans screen's first detail on a loaded machine.
         await until(pilot, lambda: ticking() == [], "no hidden widget keeps a repaint timer")
+
+
+def configured_app(workdir: Path, config_text: str) -> PlandeskApp:
+    """The app as `plandesk --config config.toml --db demo.db` builds it, live on."""
+    (workdir / "config.toml").write_text(config_text)
+    config, problem = app_config(str(workdir / "config.toml"),
+                                 database_flag=str(workdir / "demo.db"), read_only_flag=None)
+    assert problem is None
+    app = PlandeskApp(database_url(config.settings.database), config=config)
+    app.LIVE_UPDATES = True
+    app.live_clock = lambda: FROZEN  # type: ignore[method-assign]
+    return app
+
+
+@run_async
+async def test_the_configured_refresh_interval_is_what_live_uses(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    create_demo(workdir / "demo.db")
+    waits: list[float] = []  # every interval the watching worker waited for a change
+    wait = SqliteChangeWatcher.wait
+
+    def recording(self: SqliteChangeWatcher, timeout: float) -> bool:
+        waits.append(timeout)
+        return wait(self, timeout)
+
+    monkeypatch.setattr(SqliteChangeWatcher, "wait", recording)
+    app = configured_app(workdir, "refresh_seconds = 0.3\n")
+    writer = create_db_engine(database_url(workdir / "demo.db"))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await opened(pilot, app)
+            await until(pilot, lambda: len(waits) >= 2, "the watcher waited twice")
+            assert app.live is not None and app.live.poll_seconds == 0.3
+            assert set(waits) == {0.3}
+            with session_scope(writer) as session:
+                new_id = create_plan(session, namespaced_name="ops/zz-configured",
+                                     description="added elsewhere").plan_id
+            tree = screen.plan_tree
+            await until(pilot, lambda: new_id in tree.nodes_by_plan, "the new root appearing")
+            assert header_says(app, "updated 12:03:04")
+            assert set(waits) == {0.3}
+    finally:
+        writer.dispose()
+
+
+@run_async
+async def test_refresh_seconds_zero_turns_live_updates_off(workdir: Path) -> None:
+    create_demo(workdir / "demo.db")
+    app = configured_app(workdir, "refresh_seconds = 0\n")
+    writer = create_db_engine(database_url(workdir / "demo.db"))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await opened(pilot, app)
+            assert header_says(app, "live off")
+            assert app.live is None
+            assert not [w for w in app.workers if w.group.startswith("live")]
+            # ctrl+r still reads what others committed
+            with session_scope(writer) as session:
+                root = create_plan(session, namespaced_name="aaa/manual-refresh",
+                                   description="added elsewhere").plan_id
+            tree = screen.plan_tree
+            assert root not in tree.nodes_by_plan
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: root in tree.nodes_by_plan, "the reload")
+            assert header_says(app, "live off") and app.live is None
+    finally:
+        writer.dispose()

@@ -30,6 +30,7 @@ from store import migrations
 from store.corrections import run_correction
 from store.db import archive_root, artifacts_root, database_url
 from tui.app import PlandeskApp
+from tui.live import WATCH_GROUP
 
 SIZES = ((80, 24), (160, 48))
 FIXED_TIME = "2025-11-03T08:00:00.000000+00:00"
@@ -197,14 +198,16 @@ async def settle(pilot: Pilot[None]) -> None:
     """Wait until no worker runs and every message they posted has been handled.
 
     A worker's message can start another worker (highlight -> detail), so only three quiet
-    rounds in a row count as settled.
+    rounds in a row count as settled. Live refresh's watching worker runs as long as the app
+    and is left out (what it starts is not).
     """
     app = pilot.app
     quiet = 0
     for _ in range(60):
-        await app.workers.wait_for_complete()
+        await app.workers.wait_for_complete(
+            [w for w in app.workers if w.group != WATCH_GROUP])
         await pilot.pause()
-        if any(w.is_running for w in app.workers):
+        if any(w.is_running for w in app.workers if w.group != WATCH_GROUP):
             quiet = 0
             continue
         quiet += 1
@@ -248,7 +251,7 @@ class State:
         # Toasts are part of what a state shows; on a loaded machine the default 5 s could
         # expire before the screenshot is taken and make the snapshot flaky.
         app.NOTIFICATION_TIMEOUT = 3600
-        app.LIVE_POLL_SECONDS = None  # nothing else writes; the header stays as it is
+        app.LIVE_UPDATES = False  # nothing else writes; the header stays as it is
         return app
 
     def run_before(self) -> Callable[[Pilot[None]], Awaitable[None]]:

@@ -360,18 +360,18 @@ class PlansScreen(Screen[None]):
             self.load_detail(pane.plan_id)
 
     def refresh_live(self) -> None:
-        """Another connection committed: the tree re-reads what it shows, in place, then the
-        detail follows (`_live_refreshed`); both in workers (tui/widgets/plan_tree_live.py)."""
-        if not self.query(PlanTree):  # a change heard while the app shuts the screen down
+        """Another connection committed: the tree re-reads what it shows, in place
+        (tui/widgets/plan_tree_live.py), and the detail on screen is read again beside it,
+        not after it: both in workers."""
+        # a change heard before this screen is composed (the watcher opens at once, and the
+        # app's own start-up writes count) or while the app shuts it down: nothing to refresh
+        if not self.query(PlanTree):
             return
         self.plan_tree.refresh_live()
-
-    @on(PlanTree.LiveRefreshed)
-    def _live_refreshed(self) -> None:
         pane = self.detail_pane
         if pane.plan_id is not None and pane.detail is not None and not pane.loading \
                 and pane.plan_id == self.plan_tree.cursor_plan_id:
-            self.load_detail(pane.plan_id)  # no begin(): the pane stays usable meanwhile
+            self.load_detail(pane.plan_id, live=True)  # no begin(): the pane stays usable
 
     def action_show_tab(self, tab: str) -> None:
         self.detail_pane.action_show_tab(tab)
@@ -506,12 +506,14 @@ class PlansScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail",
           description="Loading plan detail")
-    def load_detail(self, plan_id: str) -> None:
+    def load_detail(self, plan_id: str, *, live: bool = False) -> None:
         try:
             with self.context.session() as session:
                 detail = plans.plan_detail(session, plan_id)
         except Exception as exc:
-            self.post_message(PlanDetailFailed(plan_id, str(exc)))
+            # a plan deleted meanwhile: the tree's own refresh moves the cursor and says so
+            if not live:
+                self.post_message(PlanDetailFailed(plan_id, str(exc)))
             return
         self.post_message(PlanDetailLoaded(detail))
 
