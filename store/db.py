@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import os
 import shutil
 import sqlite3
 import weakref
@@ -26,6 +25,7 @@ from store.locations import artifacts_root as artifacts_root
 from store.locations import database_url as database_url
 from store.locations import default_database_path as default_database_path
 from store.locations import display_name as display_name
+from store.locations import is_writable
 from store.locations import sqlite_path as sqlite_path
 
 BUSY_TIMEOUT_MS = 5000
@@ -332,8 +332,7 @@ def _disk_is_full(url: str) -> bool:
 
 def check_writable(path: Path) -> None:
     """Refuse a file marked read-only, even for root (who could write it anyway)."""
-    no_write_bits = not path.stat().st_mode & 0o222
-    if no_write_bits or not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+    if not is_writable(path):
         raise ReadOnlyDatabaseError(
             f"{path} is read-only (or its folder is); plandesk needs to write to it."
         )
