@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine import Engine as Engine  # re-exported: tui names the type from store
-from sqlmodel import Session
+from sqlmodel import Session as Session  # re-exported: tui names the type from store
 
 # re-exported: where a database is, readable before SQLAlchemy is loaded
 from store.locations import archive_root as archive_root
