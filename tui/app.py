@@ -384,11 +384,10 @@ class PlandeskApp(App[None]):
                 modal.recheck_preview()
 
     def _engine_failed(self, why: str) -> None:
-        # what waits for a pending engine gives up (its screen is being replaced anyway)
+        # what waits for a pending engine gives up (its screen is being replaced anyway); not a
+        # StoreError: quitting before the engine is built must not import SQLAlchemy
         if self.pending_engine is not None:
-            from store.db import StoreError
-
-            self.pending_engine.failed(StoreError(why))
+            self.pending_engine.failed(RuntimeError(why))
 
     def on_migration_needed(self, message: MigrationNeeded) -> None:
         from tui.screens.migration import MigrationScreen
