@@ -83,7 +83,7 @@ def test_the_light_checks_are_the_plans_table_checks():
         (check.name, check.choices if check.enum_class is not None else None)
         for check in _column_checks(table_of(Plan))
     )
-    assert PLAN_CHECKS == table_checks
+    assert table_checks == PLAN_CHECKS
 
 
 def test_it_never_writes(seeded: Path):
