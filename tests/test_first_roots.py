@@ -59,10 +59,11 @@ def full_roots_page(path: Path, limit: int) -> plans.PlanPage:
         engine.dispose()
 
 
-def files_of(path: Path) -> dict[str, bytes]:
-    # not -shm: every WAL reader marks what it reads in the shared-memory index
-    return {p.name: p.read_bytes() for p in path.parent.iterdir()
-            if p.name.startswith(path.name) and not p.name.endswith("-shm")}
+def files_of(path: Path) -> tuple[bytes, bytes]:
+    """The database file and its write-ahead log (an empty log counts as none: a WAL reader may
+    leave one, as the README says); not -shm, where every WAL reader marks what it reads."""
+    wal = path.with_name(path.name + "-wal")
+    return path.read_bytes(), wal.read_bytes() if wal.exists() else b""
 
 
 @pytest.mark.parametrize("limit", [1, 3, 200])
