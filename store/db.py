@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import weakref
@@ -17,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine import Engine as Engine  # re-exported: tui names the type from store
-from sqlmodel import Session
+from sqlmodel import Session as Session  # re-exported: tui names the type from store
 
 # re-exported: callers name the errors and their translation from store.db, as before
 from store.errors import MIN_FREE_BYTES_TO_OPEN as MIN_FREE_BYTES_TO_OPEN
@@ -43,6 +42,7 @@ from store.locations import artifacts_root as artifacts_root
 from store.locations import database_url as database_url
 from store.locations import default_database_path as default_database_path
 from store.locations import display_name as display_name
+from store.locations import is_writable
 from store.locations import sqlite_path as sqlite_path
 
 BUSY_TIMEOUT_MS = 5000
@@ -286,8 +286,7 @@ def check_room_to_open(path: Path) -> None:
 
 def check_writable(path: Path) -> None:
     """Refuse a file marked read-only, even for root (who could write it anyway)."""
-    no_write_bits = not path.stat().st_mode & 0o222
-    if no_write_bits or not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+    if not is_writable(path):
         raise ReadOnlyDatabaseError(
             f"{path} is read-only (or its folder is); plandesk needs to write to it."
         )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from store.models import DEFAULT_PROFILE, PlanPhase, ProcessingState
-from store.plans.pages import PAGE_SIZE
+from store.plans.summaries import PAGE_SIZE
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,14 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def is_writable(path: Path) -> bool:
+    """Whether plandesk may write the SQLite file at `path`: a file marked read-only is refused
+    even for root (who could write it anyway), and so is a read-only folder (journal files)."""
+    no_write_bits = not path.stat().st_mode & 0o222
+    return not (no_write_bits or not os.access(path, os.W_OK)
+                or not os.access(path.parent, os.W_OK))
+
+
 def display_name(url: str) -> str:
     """Where the database is, for messages: a path, or the URL with its password masked."""
     path = sqlite_path(url)

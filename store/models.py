@@ -17,6 +17,17 @@ from typing import Any, Optional
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
+# defined without SQLAlchemy (the app's tree uses them before it loads), re-exported here
+from store.enums import ActionState as ActionState
+from store.enums import ArgRequirement as ArgRequirement
+from store.enums import ArgType as ArgType
+from store.enums import CorrectionMode as CorrectionMode
+from store.enums import CorrectionState as CorrectionState
+from store.enums import DecisionState as DecisionState
+from store.enums import InvariantScope as InvariantScope
+from store.enums import PlanPhase as PlanPhase
+from store.enums import ProcessingState as ProcessingState
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -32,63 +43,6 @@ DEFAULT_PROFILE = "balanced"
 def utc_now() -> str:
     """The current time as ISO-8601 UTC text, the format of every timestamp column."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-class ActionState(enum.StrEnum):
-    AVAILABLE = "available"
-    ARCHIVED = "archived"
-
-
-class ArgType(enum.StrEnum):
-    STRING = "string"
-    INTEGER = "integer"
-    FLOAT = "float"
-    BOOLEAN = "boolean"
-    LIST = "list"
-
-
-class ArgRequirement(enum.StrEnum):
-    REQUIRED = "required"
-    OPTIONAL = "optional"
-
-
-class InvariantScope(enum.StrEnum):
-    PLAN = "plan"
-    ACTION = "action"
-    PROJECT = "project"
-    GLOBAL = "global"
-
-
-class PlanPhase(enum.StrEnum):
-    STRATEGIZE = "strategize"
-    EXECUTE = "execute"
-    APPLY = "apply"
-    APPLIED = "applied"
-
-
-class ProcessingState(enum.StrEnum):
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    ERRORED = "errored"
-    COMPLETE = "complete"
-    CANCELLED = "cancelled"
-
-
-class DecisionState(enum.StrEnum):
-    ACTIVE = "active"
-    REVERTED = "reverted"
-
-
-class CorrectionMode(enum.StrEnum):
-    REVERT = "revert"
-    APPEND = "append"
-
-
-class CorrectionState(enum.StrEnum):
-    PENDING = "pending"
-    EXECUTING = "executing"
-    COMPLETE = "complete"
-    FAILED = "failed"
 
 
 def enum_column(

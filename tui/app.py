@@ -12,6 +12,8 @@ the first frame, and the other screens when they are first shown
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -26,7 +28,7 @@ from textual.widgets import Input, TextArea
 from store.locations import archive_root, artifacts_root, sqlite_path
 from tui.commands import IntegrityCommands, PlanCommands
 from tui.config import DEFAULTS, Config, ConfigError, save_settings
-from tui.context import DatabaseContext
+from tui.context import DatabaseContext, PendingEngine
 from tui.keymap import check_keymap, declared_bindings
 from tui.live import DatabaseChanged, LiveUpdates, WatcherOpened
 from tui.messages import (
@@ -39,6 +41,7 @@ from tui.messages import (
     DatabaseFailed,
     DatabaseFileChanged,
     DatabaseOpened,
+    FirstRootsRead,
     MigrationFinished,
     MigrationNeeded,
     MigrationStopped,
@@ -51,6 +54,7 @@ from tui.widgets.pane_layout import LayoutChanged, PaneLayout
 if TYPE_CHECKING:
     from store.db import Engine, SessionFactory
     from store.models import CorrectionAttempt
+    from store.plans import PlanPage
     from tui.screens.plans import PlansScreen
 
 
@@ -103,6 +107,9 @@ class PlandeskApp(App[None]):
         self.engine: Engine | None = None
         # what screens are given about the open database; None until it is open
         self.database: DatabaseContext | None = None
+        # set while the plans screen shows roots read before the engine was built
+        self.pending_engine: PendingEngine | None = None
+        self.first_roots_shown = threading.Event()
         self.sub_title = short_location(url)
         self.live: LiveUpdates | None = None
         self.artifacts_root = artifacts_root(url)
@@ -179,6 +186,8 @@ class PlandeskApp(App[None]):
             self.push_screen(ErrorScreen(message.error, message.url))
 
     def on_unmount(self) -> None:
+        self.first_roots_shown.set()
+        self._engine_failed("plandesk is quitting.")
         if self.live is not None:
             self.live.stop()
         if self.engine is not None:
@@ -206,9 +215,34 @@ class PlandeskApp(App[None]):
             self.notify("\n".join(problems), title="Config file", severity="error",
                         markup=False, timeout=30)
 
+    # at most this long (seconds) the opening worker waits for the first roots to be drawn
+    FIRST_ROOTS_DRAWN_TIMEOUT = 30.0
+
+    def show_first_roots_early(self) -> bool:
+        """In the opening worker: a SQLite file at head gets its first roots, read with stdlib
+        sqlite3, on screen before SQLAlchemy and SQLModel are imported (they take longer than
+        the read and the drawing); whether it did. Anything else goes the full way, which
+        explains what is wrong with the file."""
+        path = sqlite_path(self.url)
+        if path is None:
+            return False
+        from store.plans.first_roots import read_first_roots
+
+        first_roots = read_first_roots(path, self.settings.tree_page_size,
+                                       needs_write=not self.read_only)
+        if first_roots is None:
+            return False
+        shown = threading.Event()
+        self.first_roots_shown = shown  # let go of on unmount, should the app quit first
+        self.post_message(FirstRootsRead(first_roots, shown))
+        # the imports that follow would otherwise compete with drawing the roots
+        shown.wait(self.FIRST_ROOTS_DRAWN_TIMEOUT)
+        return True
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="connect",
           description="Opening the database")
     def open_database(self) -> None:
+        shown_early = self.show_first_roots_early()
         from store import migrations, plans
         from store.db import (
             ReadOnlyModeError,
@@ -248,32 +282,37 @@ class PlandeskApp(App[None]):
             try:
                 with session_scope(engine) as session:
                     # fails here, on the loading screen, if it cannot connect or read
-                    first_roots = plans.roots_page(session, limit=self.settings.tree_page_size)
+                    first_roots = plans.roots_page(
+                        session, limit=1 if shown_early else self.settings.tree_page_size)
             except Exception:
                 engine.dispose()
                 raise
             # the engine is kept by the handler, on the UI thread
-            self.post_message(DatabaseOpened(status, first_roots, engine))
+            self.post_message(DatabaseOpened(status, None if shown_early else first_roots,
+                                             engine))
         except Exception as exc:
             self.post_message(DatabaseFailed(to_store_error(exc, self.url), self.url))
 
-    def _show(self, screen: Screen[None]) -> None:
+    def _show(self, screen: Screen[None]) -> Awaitable[object]:
         # The loading screen stays at the bottom of the stack; what replaces it goes on top.
         if len(self.screen_stack) > 1:
-            self.switch_screen(screen)
-        else:
-            self.push_screen(screen)
+            return self.switch_screen(screen)
+        return self.push_screen(screen)
 
-    def on_database_opened(self, message: DatabaseOpened) -> None:
-        from store.db import session_scope
+    async def on_first_roots_read(self, message: FirstRootsRead) -> None:
+        """The plans screen with the first roots, while the worker builds the engine: its
+        workers (the detail, further pages) wait for it through a PendingEngine."""
+        self.pending_engine = PendingEngine()
+        screen = self._plans_screen(self.pending_engine.session, message.first_roots)
+        await self._show(screen)
+        screen.call_after_refresh(message.shown.set)
+
+    def _plans_screen(self, session: SessionFactory, first_roots: PlanPage | None) -> PlansScreen:
         from tui.screens.plans import PlansScreen
 
-        if self.engine is not None:
-            self.engine.dispose()
-        self.engine = message.engine
         self.database = DatabaseContext(
             url=self.url,
-            session=partial(session_scope, message.engine),
+            session=session,
             artifacts_root=self.artifacts_root,
             archive_root=self.archive_root,
             read_only=self.read_only,
@@ -282,7 +321,20 @@ class PlandeskApp(App[None]):
         )
         saved = self.settings.layout  # as the user left it last time (config [layout])
         layout = PaneLayout(tree_width=saved.tree_width, tree_hidden=saved.tree_hidden)
-        self._show(PlansScreen(self.database, message.first_roots, layout=layout))
+        return PlansScreen(self.database, first_roots, layout=layout)
+
+    def on_database_opened(self, message: DatabaseOpened) -> None:
+        from store.db import session_scope
+
+        if self.engine is not None:
+            self.engine.dispose()
+        self.engine = message.engine
+        if self.pending_engine is not None and self.pending_engine.pending:
+            # the plans screen is up with the first roots already: its sessions can start
+            self.pending_engine.opened(message.engine)
+        else:
+            self._show(self._plans_screen(partial(session_scope, message.engine),
+                                          message.first_roots))
         if not self.read_only:
             self.recover_corrections()
         self._start_live(message.engine)
@@ -335,14 +387,22 @@ class PlandeskApp(App[None]):
             if isinstance(modal, CorrectionModal):
                 modal.recheck_preview()
 
+    def _engine_failed(self, why: str) -> None:
+        # what waits for a pending engine gives up (its screen is being replaced anyway); not a
+        # StoreError: quitting before the engine is built must not import SQLAlchemy
+        if self.pending_engine is not None:
+            self.pending_engine.failed(RuntimeError(why))
+
     def on_migration_needed(self, message: MigrationNeeded) -> None:
         from tui.screens.migration import MigrationScreen
 
+        self._engine_failed("The database needs a migration.")
         self._show(MigrationScreen(message.status, is_sqlite=message.is_sqlite))
 
     def on_database_failed(self, message: DatabaseFailed) -> None:
         from tui.screens.error import ErrorScreen
 
+        self._engine_failed(str(message.error))
         self._show(ErrorScreen(message.error, message.url))
 
     def on_migration_finished(self, message: MigrationFinished) -> None:

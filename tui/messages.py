@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,11 +18,21 @@ if TYPE_CHECKING:
 
 
 @dataclass
+class FirstRootsRead(Message):
+    """A SQLite file at head: its first page of roots, read before SQLAlchemy loads, to be
+    shown while the engine is built; the worker goes on once `shown` is set."""
+
+    first_roots: PlanPage
+    shown: threading.Event
+
+
+@dataclass
 class DatabaseOpened(Message):
-    """The database is at head and `engine` is ready; the first page of roots came along."""
+    """The database is at head and `engine` is ready; the first page of roots came along,
+    unless FirstRootsRead brought it earlier."""
 
     status: MigrationStatus
-    first_roots: PlanPage
+    first_roots: PlanPage | None
     engine: Engine
 
 

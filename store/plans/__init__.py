@@ -5,44 +5,60 @@ trust a stored row: a value the models cannot read (an unknown enum value, broke
 returned as stored and flagged, and ancestor walks stop at cycles, so that one bad row written
 behind the app's back never keeps the rest of the database from opening.
 
+- `summaries`: what a tree row shows of a plan, and pages of them (no SQLAlchemy)
+- `first_roots`: the first page of roots of a SQLite file at head, read with stdlib sqlite3
 - `rows`: summaries of plan rows and the problems of values the models cannot read
 - `paths`: ancestors, descendants, parent and root, safe against cycles and depth
 - `pages`: keyset pages for the tree, the filter, End, jumps and reloads
 - `filters`, `search`: what `/` filters on, and the matches with their ancestors (index)
 - `detail`: everything the detail pane shows of one plan
 - `create`: creating a plan
+
+The package loads its modules on first use (PEP 562): the app imports it, and the light
+`summaries` and `filters`, before its first roots are on screen; the rest loads SQLAlchemy.
 """
 
-from store.plans.create import create_plan, new_plan_id
-from store.plans.detail import PlanDetail, get_plan, plan_detail, plan_details
-from store.plans.filters import PlanFilter
-from store.plans.pages import (
-    PAGE_SIZE,
-    PlanNode,
-    PlanPage,
-    RevealStep,
-    TailPage,
-    children_page,
-    find_plans,
-    last_page,
-    level_pages,
-    reveal_path,
-    roots_page,
-    search_page,
-    siblings_from,
-)
-from store.plans.paths import (
-    MAX_ANCESTOR_DEPTH,
-    AncestorPath,
-    PlanNotFoundError,
-    PlanPathError,
-    ancestor_ids,
-    ancestor_path,
-    descendant_count,
-    tree_size,
-)
-from store.plans.rows import PlanSummary, RowProblem, child_counts, unreadable_label
-from store.plans.search import MatchChunk, SearchResult, matches_of, search_matches
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from store.plans.create import create_plan, new_plan_id
+    from store.plans.detail import PlanDetail, get_plan, plan_detail, plan_details
+    from store.plans.filters import PlanFilter
+    from store.plans.pages import (
+        RevealStep,
+        TailPage,
+        children_page,
+        find_plans,
+        last_page,
+        level_pages,
+        reveal_path,
+        roots_page,
+        search_page,
+        siblings_from,
+    )
+    from store.plans.paths import (
+        MAX_ANCESTOR_DEPTH,
+        AncestorPath,
+        PlanNotFoundError,
+        PlanPathError,
+        ancestor_ids,
+        ancestor_path,
+        descendant_count,
+        tree_size,
+    )
+    from store.plans.rows import child_counts
+    from store.plans.search import MatchChunk, SearchResult, matches_of, search_matches
+    from store.plans.summaries import (
+        PAGE_SIZE,
+        PlanNode,
+        PlanPage,
+        PlanSummary,
+        RowProblem,
+        unreadable_label,
+    )
 
 __all__ = [
     "MAX_ANCESTOR_DEPTH",
@@ -82,3 +98,28 @@ __all__ = [
     "tree_size",
     "unreadable_label",
 ]
+
+# Where each public name is defined: `summaries` and `filters` import no SQLAlchemy.
+_MODULE_OF = {
+    **dict.fromkeys(("create_plan", "new_plan_id"), "create"),
+    **dict.fromkeys(("PlanDetail", "get_plan", "plan_detail", "plan_details"), "detail"),
+    "PlanFilter": "filters",
+    **dict.fromkeys(("RevealStep", "TailPage", "children_page", "find_plans", "last_page",
+                     "level_pages", "reveal_path", "roots_page", "search_page",
+                     "siblings_from"), "pages"),
+    **dict.fromkeys(("MAX_ANCESTOR_DEPTH", "AncestorPath", "PlanNotFoundError", "PlanPathError",
+                     "ancestor_ids", "ancestor_path", "descendant_count", "tree_size"), "paths"),
+    "child_counts": "rows",
+    **dict.fromkeys(("MatchChunk", "SearchResult", "matches_of", "search_matches"), "search"),
+    **dict.fromkeys(("PAGE_SIZE", "PlanNode", "PlanPage", "PlanSummary", "RowProblem",
+                     "unreadable_label"), "summaries"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # found directly from now on
+    return value

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from typing import TypeVar
 
-from store.models import PlanPhase, ProcessingState
+from store.enums import PlanPhase, ProcessingState
 
 _E = TypeVar("_E", bound=enum.StrEnum)
 

@@ -16,27 +16,7 @@ from store.plans.filters import PlanFilter
 from store.plans.paths import ancestor_ids, parent_and_root
 from store.plans.rows import PlanSummary, summary_row, summary_select, table_of
 from store.plans.search import matching_ids
-
-PAGE_SIZE = 200
-
-
-@dataclass(frozen=True)
-class PlanNode:
-    """A plan as a tree row: the plan and how many children it has."""
-
-    plan: PlanSummary
-    child_count: int
-
-
-@dataclass(frozen=True)
-class PlanPage:
-    nodes: tuple[PlanNode, ...]
-    next_after: str | None  # keyset cursor for the following page; None when this is the last
-
-    @property
-    def has_more(self) -> bool:
-        return self.next_after is not None
-
+from store.plans.summaries import PAGE_SIZE, PlanNode, PlanPage
 
 _CHILD_COUNT = "child_count"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -14,29 +13,18 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from store.models import Plan
+from store.plans.summaries import (
+    CHECKED_JSON_COLUMNS,
+    SUMMARY_COLUMNS,
+    PlanSummary,
+    RowProblem,
+    enum_problem,
+    json_problem,
+    plan_summary,
+    unreadable_label,
+)
 
-
-@dataclass(frozen=True)
-class RowProblem:
-    """One stored value the models cannot read, kept as it is stored."""
-
-    table: str
-    row_id: str
-    column: str
-    label: str  # short, for a tree row: "phase 'bogus'"
-    explanation: str  # for the detail pane: "phase 'bogus' is not one of strategize, …"
-
-
-def unreadable_label(problems: Sequence[RowProblem]) -> str:
-    """ "unreadable: phase 'bogus', tags_json (not valid JSON)", or "" for a sound row."""
-    if not problems:
-        return ""
-    return "unreadable: " + ", ".join(problem.label for problem in problems)
-
-
-def _shown(value: object) -> str:
-    text = repr(str(value))
-    return text if len(text) <= 40 else text[:39] + "…"
+__all__ = ["PlanSummary", "RowProblem", "unreadable_label"]  # re-exported from summaries
 
 
 @dataclass(frozen=True)
@@ -44,7 +32,7 @@ class _ColumnCheck:
     name: str
     enum_class: type[enum.Enum] | None  # None: a JSON text column
     allowed: frozenset[str] = frozenset()
-    choices: str = ""
+    choices: tuple[str, ...] = ()  # in the order the enum declares them
 
 
 @functools.cache
@@ -55,7 +43,7 @@ def _column_checks(table: sa.Table) -> tuple[_ColumnCheck, ...]:
         if isinstance(column.type, sa.Enum) and column.type.enum_class is not None:
             allowed = column.type.enums
             checks.append(_ColumnCheck(column.name, column.type.enum_class, frozenset(allowed),
-                                       ", ".join(allowed)))
+                                       tuple(allowed)))
         elif column.name.endswith("_json") or column.name == "effective_profile_snapshot":
             checks.append(_ColumnCheck(column.name, None))
     return tuple(checks)
@@ -70,18 +58,12 @@ def _problems(table: sa.Table, row_id: str, values: Mapping[str, Any]) -> tuple[
             continue
         if check.enum_class is not None:
             if value not in check.allowed:
-                problems.append(RowProblem(
-                    table.name, row_id, check.name, f"{check.name} {_shown(value)}",
-                    f"{check.name} {_shown(value)} is not one of {check.choices}",
-                ))
+                problems.append(enum_problem(table.name, row_id, check.name, value,
+                                             check.choices))
             continue
-        try:
-            json.loads(value)
-        except (ValueError, TypeError, RecursionError) as exc:
-            problems.append(RowProblem(
-                table.name, row_id, check.name, f"{check.name} (not valid JSON)",
-                f"{check.name} is not valid JSON ({exc.__class__.__name__}: {str(exc)[:80]})",
-            ))
+        problem = json_problem(table.name, row_id, check.name, value)
+        if problem is not None:
+            problems.append(problem)
     return tuple(problems)
 
 
@@ -101,34 +83,6 @@ def _as_stored(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return column
 
 
-@dataclass(frozen=True)
-class PlanSummary:
-    """What a tree row, a filter match or a palette hit shows of a plan; phase and state are the
-    stored text, and `problems` names every value the models could not read."""
-
-    plan_id: str
-    parent_plan_id: str | None
-    root_plan_id: str
-    namespaced_name: str
-    namespace: str
-    phase: str
-    processing_state: str
-    problems: tuple[RowProblem, ...] = ()
-
-
-_SUMMARY_COLUMNS = (
-    "plan_id", "parent_plan_id", "root_plan_id", "namespaced_name", "namespace", "phase",
-    "processing_state",
-)
-
-
-# Read only to check them: a row whose JSON is broken is flagged in the tree as well.
-_CHECKED_JSON_COLUMNS = (
-    "effective_profile_snapshot", "inputs_schema_json", "tags_json", "error_details_json",
-    "sandbox_refs_json", "validation_summary_json",
-)
-
-
 def table_of(model: type[Any]) -> sa.Table:
     table = model.__table__
     assert isinstance(table, sa.Table)
@@ -138,21 +92,12 @@ def table_of(model: type[Any]) -> sa.Table:
 def summary_select() -> Any:
     table = table_of(Plan)
     return sa.select(*(_as_stored(table.c[name])
-                       for name in (*_SUMMARY_COLUMNS, *_CHECKED_JSON_COLUMNS)))
+                       for name in (*SUMMARY_COLUMNS, *CHECKED_JSON_COLUMNS)))
 
 
 def summary_row(row: Mapping[str, Any]) -> PlanSummary:
-    problems = _problems(table_of(Plan), row["plan_id"], row)
-    return PlanSummary(
-        plan_id=row["plan_id"],
-        parent_plan_id=row["parent_plan_id"],
-        root_plan_id=row["root_plan_id"],
-        namespaced_name=row["namespaced_name"],
-        namespace=row["namespace"],
-        phase=str(row["phase"]),
-        processing_state=str(row["processing_state"]),
-        problems=problems,
-    )
+    # the same function builds the rows the app's first page reads with sqlite3
+    return plan_summary(row)
 
 
 _M = TypeVar("_M")

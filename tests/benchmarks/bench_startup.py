@@ -9,8 +9,9 @@ of 160x45, on the same --plans database (seeded once by bench_tui's `seeded`, ca
   - first frame: from starting the process to the first output that holds the app's header
     title ("plandesk" / "bare"); Textual writes a whole frame in one synchronized update, so
     its title arriving means the frame did (target: plandesk <= 1.3x the bare app);
-  - first content: to the first output that holds the first root plan's short id, which
-    both apps put at the start of its tree row (target: plandesk <= 2x the bare app).
+  - first content: to the first output that holds the first root plan's name, which both
+    apps show in its tree row (target: plandesk <= 2x the bare app). Not its id: plandesk's
+    rows show the end of an id, and its detail pane the whole id, which comes later.
 The output is read from the pty's master side as it comes (no polling of a screen), stamped
 with time.perf_counter(), and the process is killed once its first content is seen.
 """
@@ -42,15 +43,16 @@ COLUMNS, ROWS = 160, 45
 TIMEOUT_S = 60.0
 
 
-def first_root_id(db: Path) -> str:
+def first_root_name(db: Path) -> str:
     connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        (plan_id,) = connection.execute(
-            "SELECT plan_id FROM plans WHERE parent_plan_id IS NULL ORDER BY plan_id LIMIT 1"
+        (name,) = connection.execute(
+            "SELECT namespaced_name FROM plans WHERE parent_plan_id IS NULL"
+            " ORDER BY plan_id LIMIT 1"
         ).fetchone()
     finally:
         connection.close()
-    return str(plan_id)[:8]
+    return str(name)
 
 
 def run_in_pty(argv: list[str], title: str, content: str) -> dict[str, float]:
@@ -96,7 +98,7 @@ def run_in_pty(argv: list[str], title: str, content: str) -> dict[str, float]:
 def run(plans: int, runs: int, folder: Path) -> dict[str, object]:
     folder.mkdir(parents=True, exist_ok=True)
     db = seeded(folder, plans)
-    content = first_root_id(db)
+    content = first_root_name(db)
     bin_dir = Path(sys.executable).parent
     apps = {
         "bare": ([sys.executable, str(HERE.with_name("bare_tree_app.py")), str(db)], "bare"),

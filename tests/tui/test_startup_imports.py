@@ -1,6 +1,7 @@
 """Draw first, import later: the app's first frame is drawn before SQLAlchemy, SQLModel,
-Alembic, psycopg or any store service is imported, and Alembic loads only for a database
-that is behind head.
+Alembic, psycopg or any store service is imported; on a SQLite file at head so is its first
+page of roots (read with stdlib sqlite3); and Alembic loads only for a database that is behind
+head.
 
 Each case starts the console script's module and the app in a fresh interpreter (headless)
 and reports which heavy modules were in `sys.modules` when the first frame went to the
@@ -48,6 +49,11 @@ def first_frame(screen, renderable):
     if renderable is not None and "first_frame" not in report:
         report["first_frame"] = heavy_loaded()
         report["first_frame_screen"] = type(screen).__name__
+    if (renderable is not None and "first_roots" not in report
+            and type(screen).__name__ == "PlansScreen"):
+        # the plans screen's first frame: its tree holds the first page of roots
+        report["first_roots"] = heavy_loaded()
+        report["first_roots_shown"] = len(screen.plan_tree.root.children)
     return display(screen, renderable)
 
 
@@ -87,13 +93,23 @@ def first_frame_report(database: Path, cwd: Path) -> dict[str, object]:
     return report
 
 
-def test_first_frame_comes_before_sqlalchemy_and_alembic_never_loads_at_head(workdir: Path):
+# store modules the first roots may use: the light row types and the sqlite3 read
+FIRST_ROOTS_STORE = {"store.enums", "store.plans", "store.plans.summaries",
+                     "store.plans.filters", "store.plans.first_roots", "store.revisions"}
+
+
+def test_first_frame_and_roots_come_before_sqlalchemy_and_alembic_never_loads_at_head(
+        workdir: Path):
     database = workdir / "plans.db"
     copy_demo(database)
     report = first_frame_report(database, workdir)
     assert report["first_frame_screen"] == "LoadingScreen"
     assert report["first_frame"] == []
     assert report["opened_screen"] == "PlansScreen", report["error"]
+    # a SQLite file at head: its roots, read with sqlite3, are in the plans screen's very
+    # first frame, drawn before SQLAlchemy, SQLModel or pydantic loads
+    assert report["first_roots_shown"] == 11  # the demo's roots
+    assert set(report["first_roots"]) <= FIRST_ROOTS_STORE, report["first_roots"]
     # the check sees what the worker imported; a database at head needs no Alembic
     assert {"sqlalchemy", "sqlmodel", "store.db", "store.plans"} <= set(report["opened"])
     assert "alembic" not in report["opened"]

@@ -19,6 +19,7 @@ from tui_states import (
     run_async,
     settle,
     typed,
+    until,
 )
 
 from store import plans
@@ -331,3 +332,56 @@ async def test_the_correction_modal_names_the_plan_and_the_decision(workdir: Pat
         await step(pilot, "down", "a")
         title = str(app.screen.query_one("#correction-title", Static).render())
         assert "Append after decision #2" in title and plan_id in title
+
+
+@run_async
+async def test_keys_before_the_engine_is_built_never_act_on_another_plan(
+        workdir: Path, monkeypatch) -> None:
+    """A SQLite file at head shows its first roots before the engine exists (read with sqlite3):
+    keys move the cursor, the detail says it is loading for the cursor's plan, `r` refuses, an
+    expanded node waits; once the engine is there everything lands on the cursor's plan."""
+    from store import db
+    from tui.context import PendingEngine
+
+    name = demo_database(workdir)
+    engine_gate = threading.Event()
+    build_engine = db.create_db_engine
+
+    def held(*args, **kwargs):  # type: ignore[no-untyped-def]
+        engine_gate.wait(30)
+        return build_engine(*args, **kwargs)
+
+    monkeypatch.setattr(db, "create_db_engine", held)
+    app = PlandeskApp(database_url(name))
+    app.NOTIFICATION_TIMEOUT = 3600
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, PlansScreen)
+                    and plans_screen(app).plan_tree.cursor_plan_id is not None,
+                    "the first roots are on screen")
+        screen = plans_screen(app)
+        tree, pane = screen.plan_tree, screen.detail_pane
+        assert app.engine is None and isinstance(app.pending_engine, PendingEngine)
+        assert app.pending_engine.pending
+        first = tree.cursor_plan_id
+        await pilot.press("down")
+        await until(pilot, lambda: cursor_plan(app) != first, "the cursor moved")
+        second = cursor_plan(app)
+        await until(pilot, lambda: pane.plan_id == second, "the detail follows the cursor")
+        assert pane.loading and pane.detail is None
+        await pilot.press("4", "r")
+        await until(pilot, lambda: any("still loading" in n for n in notifications(app)),
+                    "r says the detail is still loading")
+        assert not isinstance(app.screen, CorrectionModal)
+        await pilot.press("enter")  # expand: its children wait for the engine
+        await pilot.pause()
+        assert pane.plan_id == cursor_plan(app) == second
+        engine_gate.set()
+        await settle(pilot)
+        assert app.engine is not None and not app.pending_engine.pending
+        check(app)
+        assert pane.detail is not None and pane.detail.plan.plan_id == second
+        node = tree.nodes_by_plan[second]
+        assert node.is_expanded and any(isinstance(c.data, PlanRow) for c in node.children)
+        await step(pilot, "4", "tab", "a")
+        assert isinstance(app.screen, CorrectionModal)
+        assert app.screen.plan_id == second

@@ -10,7 +10,7 @@ a thread worker through `store.plans`; the confirmed correction goes up to the A
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
 from textual.actions import SkipAction
@@ -22,7 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Header, Input, Static, TabbedContent
 
 from store import plans
-from store.models import CorrectionAttempt, CorrectionMode, Decision, Plan
+from store.enums import CorrectionMode
 from store.plans import PlanFilter, PlanPage
 from tui.context import DatabaseContext
 from tui.messages import (
@@ -31,9 +31,6 @@ from tui.messages import (
     PlanDetailFailed,
     PlanDetailLoaded,
 )
-from tui.screens.correction import CorrectionModal
-from tui.screens.export import ExportModal, ExportResult
-from tui.screens.integrity import IntegrityScreen
 from tui.widgets.clipboard import COPY_BINDINGS, copy_for
 from tui.widgets.footer import KeysFooter
 from tui.widgets.literal import literal, visible
@@ -47,6 +44,11 @@ from tui.widgets.pane_layout import (
 from tui.widgets.plan_detail import PlanDetailPane
 from tui.widgets.plan_rows import TreePlace
 from tui.widgets.plan_tree import PlanTree
+
+if TYPE_CHECKING:
+    # the modals and their store services load when first opened, not before the first roots
+    from store.models import CorrectionAttempt, Decision, Plan
+    from tui.screens.export import ExportResult
 
 # Results follow typing once the keys pause this long (seconds); enter searches at once.
 SEARCH_DEBOUNCE = 0.1
@@ -440,6 +442,8 @@ class PlansScreen(Screen[None]):
         detail = self.detail_pane.detail
         later = sum(1 for d in (detail.decisions if detail else ())
                     if d.sequence > decision.sequence and d.state == "active")
+        from tui.screens.correction import CorrectionModal
+
         self.app.push_screen(
             CorrectionModal(self.context, plan.plan_id, plan.namespaced_name, decision,
                             chosen, later=later),
@@ -480,6 +484,8 @@ class PlansScreen(Screen[None]):
         elif detail is None or pane.loading or detail.plan.plan_id != cursor:
             refusal = "The highlighted plan's detail is still loading; try again once it shows."
         else:
+            from tui.screens.export import ExportModal
+
             self.app.push_screen(
                 ExportModal(self.context, cursor, detail.plan.namespaced_name,
                             detail.child_count),
@@ -548,6 +554,8 @@ class PlansScreen(Screen[None]):
 
     def action_integrity(self) -> None:
         """`i` / the palette's "Integrity check": the read-only integrity view."""
+        from tui.screens.integrity import IntegrityScreen
+
         self.app.push_screen(IntegrityScreen(self.context), callback=self._integrity_closed)
 
     def _integrity_closed(self, plan_id: str | None) -> None:

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.content import Content
 
-from store.models import PlanProject
-from store.plans import PlanDetail
 from tui.widgets.detail_text import field_line, heading, stored_json, when
 from tui.widgets.literal import literal, visible
+
+if TYPE_CHECKING:  # their modules load SQLAlchemy; the pane is drawn before it
+    from store.models import PlanProject
+    from store.plans import PlanDetail
 
 # (phase, the column that says when the plan reached it); strategize starts at creation.
 # Between the names of a breadcrumb: plan names hold "/" themselves.

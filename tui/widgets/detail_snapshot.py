@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.highlight import highlight
 
-from store.plans import PlanDetail
 from tui.widgets.detail_text import heading, when
 from tui.widgets.literal import literal, visible
+
+if TYPE_CHECKING:  # its module loads SQLAlchemy; the pane is drawn before it loads
+    from store.plans import PlanDetail
 
 
 def snapshot_source_content(detail: PlanDetail) -> Content:

@@ -6,7 +6,7 @@ The text of the Overview and Snapshot tabs is written by `detail_overview` and
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,9 +16,7 @@ from textual.lazy import Lazy
 from textual.widget import Widget
 from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 
-from store.corrections import state_progress
-from store.models import CorrectionAttempt, CorrectionState, Decision, DecisionState
-from store.plans import PlanDetail
+from store.enums import CorrectionState, DecisionState
 from tui.widgets.detail_overview import overview_content, projects_text
 from tui.widgets.detail_snapshot import (
     drift_content,
@@ -28,6 +26,19 @@ from tui.widgets.detail_snapshot import (
 from tui.widgets.detail_text import heading, when
 from tui.widgets.literal import literal, literal_text, visible
 from tui.widgets.vim_keys import VimDataTable, VimScroll
+
+if TYPE_CHECKING:
+    from store.models import CorrectionAttempt, Decision
+    from store.plans import PlanDetail
+
+
+def state_progress(state: CorrectionState | str) -> int:
+    # store.corrections loads SQLAlchemy, which the pane (drawn with the first roots, before
+    # the database is open) does without until it shows an attempt
+    from store.corrections import state_progress as progress
+
+    return progress(state)
+
 
 TABS = ("overview", "snapshot", "inputs", "decisions", "corrections")
 CORRECTION_COLUMNS = ("state", "mode", "decision", "new", "guidance", "failure", "created")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from textual.message import Message
 from textual.widgets.tree import NodeID
 
-from store.plans import MatchChunk, PlanFilter, PlanPage, RevealStep, SearchResult, TailPage
+from store.plans import PlanFilter, PlanPage
+
+if TYPE_CHECKING:  # their modules load SQLAlchemy, which the first page of roots does without
+    from store.plans import MatchChunk, RevealStep, SearchResult, TailPage
 
 
 @dataclass

@@ -13,15 +13,17 @@ Jumps and reloads (`plan_tree_reveal`), search (`plan_tree_search`) and live ref
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import on, work
 from textual.widgets import Tree
 from textual.widgets.tree import NodeID, TreeNode, UnknownNodeID
 
+# store.plans loads its query modules (and SQLAlchemy) on first use, in the workers: the
+# first page of roots is placed before that (PlanNode and PlanPage are plain dataclasses)
 from store import plans
-from store.db import SessionFactory
-from store.models import Plan
-from store.plans import PlanFilter, PlanNode, PlanPage, TailPage
+from store.plans import PlanFilter, PlanNode, PlanPage
 from tui.widgets.literal import literal_text, visible
 from tui.widgets.plan_label import MIN_ID_CHARS, unique_suffix_chars
 from tui.widgets.plan_rows import (
@@ -35,6 +37,11 @@ from tui.widgets.plan_rows import (
     TailLoaded,
     TreeRow,
 )
+
+if TYPE_CHECKING:
+    from store.db import SessionFactory
+    from store.models import Plan
+    from store.plans import TailPage
 
 
 class PlanTreePages(Tree[TreeRow]):

@@ -8,12 +8,14 @@ with a "… more" gap before it, so that no level ever has to be read in full; t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import on, work
 from textual.widgets.tree import TreeNode
 
 from store import plans
-from store.plans import PlanFilter, PlanPage, RevealStep
+from store.plans import PlanFilter, PlanPage
 from tui.widgets.plan_rows import (
     LoadingRow,
     MoreRow,
@@ -24,6 +26,9 @@ from tui.widgets.plan_rows import (
     TreeRow,
 )
 from tui.widgets.plan_tree_pages import PlanTreePages
+
+if TYPE_CHECKING:  # its module loads SQLAlchemy, which the first roots do without
+    from store.plans import RevealStep
 
 
 class PlanTreeReveal(PlanTreePages):
