@@ -223,3 +223,23 @@ def last_row(tree: PlanTree) -> str:
     node = tree.get_node_at_line(tree.last_line)
     assert node is not None
     return str(node.label)
+
+
+@run_async
+async def test_escape_after_typing_gives_the_tree_its_focus_and_keys_back_at_80x24(
+    workdir: Path,
+) -> None:
+    app = PlandeskApp(database_url(demo_database(workdir)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await step(pilot, "down", "down")
+        screen = plans_screen(app)
+        before = cursor_plan(app)
+        await step(pilot, "slash")
+        for length in range(1, len("bill") + 1):
+            await step(pilot, "bill"[length - 1], filter_text="bill"[:length])
+        await step(pilot, "escape")
+        assert app.focused is screen.plan_tree and cursor_plan(app) == before
+        await step(pilot, "4")  # a tab key, not text for a hidden box
+        assert screen.detail_pane.active_tab == "decisions"
+        assert app.focused is screen.plan_tree and cursor_plan(app) == before
