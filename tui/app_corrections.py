@@ -147,7 +147,7 @@ class CorrectionRunning(App[None]):
             screen.show_attempt(message.attempt)
 
     def on_correction_finished(self, message: CorrectionFinished) -> None:
-        from store.models import CorrectionState
+        from store.models import CorrectionMode, CorrectionState
 
         attempt = message.attempt
         if attempt.state == CorrectionState.COMPLETE:
@@ -161,7 +161,10 @@ class CorrectionRunning(App[None]):
         screen = self.plans_screen
         if screen is not None:
             screen.show_attempt(attempt)
-            screen.correction_ended(attempt.plan_id, message.plan)
+            # an append shows the decision it made; a revert stays on the one reverted to
+            landing = (attempt.new_decision_id if attempt.mode == CorrectionMode.APPEND
+                       else attempt.original_decision_id)
+            screen.correction_ended(attempt.plan_id, message.plan, landing)
 
     def on_correction_refused(self, message: CorrectionRefused) -> None:
         self.notify(message.reason, title=message.title, severity="error", markup=False,

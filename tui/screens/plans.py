@@ -46,7 +46,7 @@ from tui.widgets.pane_layout import (
 )
 from tui.widgets.plan_detail import PlanDetailPane
 from tui.widgets.plan_on_screen import correction_target
-from tui.widgets.plan_search import PlanSearch
+from tui.widgets.plan_search import FilterInput, PlanSearch
 from tui.widgets.plan_tree import PlanTree
 
 
@@ -267,6 +267,16 @@ class PlansScreen(Screen[None]):
         """escape: close the filter, back to the forest and the place from before it."""
         self.plan_search.clear()
 
+    @on(FilterInput.EscapedKey)
+    async def _escaped_key(self, message: FilterInput.EscapedKey) -> None:
+        """Escape and the next key arrived as one (see key_after_escape): escape, then the
+        key's binding, run here: the tree, reloading after the escape, would not pass the
+        key on to the screen."""
+        self.action_clear_filter()
+        self.set_focus(self.plan_tree)
+        if not await self.app._check_bindings(message.key, priority=True):
+            await self.app._check_bindings(message.key)
+
     def action_reload(self) -> None:
         """Read everything on screen again, keeping expanded nodes, the cursor and scroll."""
         tree = self.plan_tree
@@ -348,14 +358,15 @@ class PlansScreen(Screen[None]):
         """A running correction reported a new state: show it in the Corrections tab."""
         self.detail_pane.show_attempt(attempt)
 
-    def correction_ended(self, plan_id: str, plan: Plan | None) -> None:
+    def correction_ended(self, plan_id: str, plan: Plan | None,
+                         decision_id: str | None = None) -> None:
         """A correction of `plan_id` ended (or was refused): refresh its tree row and detail,
-        in place (nothing collapses, the cursor stays)."""
+        in place (nothing collapses, the cursor stays), then highlight `decision_id`."""
         if plan is not None:
             self.plan_tree.update_plan(plan)
         pane = self.detail_pane
         if plan_id == pane.plan_id:
-            pane.begin(plan_id)
+            pane.begin(plan_id, decision_id=decision_id)
             self.load_detail(plan_id)
 
     # -- export ----------------------------------------------------------------------------

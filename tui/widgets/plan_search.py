@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from textual import on
+from textual import events, on
+from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.keys import _character_to_key
+from textual.message import Message
 from textual.widgets import Input, Static
 
 from store.plans import PlanFilter
@@ -26,6 +29,49 @@ if TYPE_CHECKING:
 # Results follow typing once the keys pause this long (seconds); enter searches at once.
 SEARCH_DEBOUNCE = 0.1
 TITLE = "Plans"
+
+# The characters Textual's parser makes of escape + one key ("\x1b4" is "¢", macOS's
+# option+4), mapped back to that key. Textual reads escape + a letter as alt+letter.
+AFTER_ESCAPE = {
+    text: sequence[1] for sequence, text in ANSI_SEQUENCES_KEYS.items()
+    if isinstance(text, str) and len(sequence) == 2 and sequence[0] == "\x1b"
+}
+
+
+def key_after_escape(event: events.Key) -> str | None:
+    """The key typed right after escape, if `event` is what the terminal made of the pair.
+
+    A terminal sends alt+key as escape then the key, so escape and the next key sent
+    together are read as one key: in tmux, whose escape-time holds an escape for 500 ms by
+    default, escape then `4` typed at a normal pace arrives as "¢". Text for a plan search
+    never needs alt or these characters; the pair is taken as escape then the key.
+    """
+    character = event.character
+    if character is None or len(character) != 1:
+        return None
+    if event.key.startswith("alt+") or character in AFTER_ESCAPE:
+        # the name bindings know it by ("4", "j", "minus"); Textual names a character so
+        return _character_to_key(AFTER_ESCAPE.get(character, character))
+    return None
+
+
+class FilterInput(Input):
+    """The filter box: an escape sent together with the next key still closes it."""
+
+    class EscapedKey(Message, bubble=True):
+        """Escape and `key` arrived as one key: close the filter, then press `key`."""
+
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
+    async def _on_key(self, event: events.Key) -> None:
+        key = key_after_escape(event)
+        if key is None:
+            return  # Input's own handler types it
+        event.stop()
+        event.prevent_default()
+        self.post_message(self.EscapedKey(key))
 
 
 class PlanSearch(Vertical):
@@ -41,7 +87,8 @@ class PlanSearch(Vertical):
         self.forest_place: TreePlace | None = None
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="search: text or id, phase:execute state:errored", id="filter")
+        yield FilterInput(placeholder="search: text or id, phase:execute state:errored",
+                          id="filter")
         yield Static(id="filter-status")
         yield PlanTree(self.session, page_size=self.page_size, id="plan-tree")
 
