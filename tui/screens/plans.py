@@ -45,7 +45,7 @@ from tui.widgets.pane_layout import (
     bounded_tree_width,
 )
 from tui.widgets.plan_detail import PlanDetailPane
-from tui.widgets.plan_on_screen import correction_target
+from tui.widgets.plan_on_screen import correction_target, shown_detail
 from tui.widgets.plan_search import FilterInput, PlanSearch
 from tui.widgets.plan_tree import PlanTree
 
@@ -373,19 +373,14 @@ class PlansScreen(Screen[None]):
 
     def action_export(self) -> None:
         """`e`: export the plan on screen (the tree's cursor plan, once its detail shows)."""
-        pane, cursor = self.detail_pane, self.plan_tree.cursor_plan_id
-        detail = pane.detail
-        if cursor is None:
-            refusal = "Highlight a plan first."
-        elif detail is None or pane.loading or detail.plan.plan_id != cursor:
-            refusal = "The highlighted plan's detail is still loading; try again once it shows."
-        else:
-            self.app.push_screen(
-                ExportModal(self.context, cursor, detail.plan.namespaced_name,
-                            detail.child_count),
-                callback=self._export_done)
+        detail = shown_detail(self.plan_tree, self.detail_pane)
+        if isinstance(detail, str):
+            self.notify(detail, title="Export", severity="warning", markup=False)
             return
-        self.notify(refusal, title="Export", severity="warning", markup=False)
+        self.app.push_screen(
+            ExportModal(self.context, detail.plan.plan_id, detail.plan.namespaced_name,
+                        detail.child_count),
+            callback=self._export_done)
 
     def _export_done(self, result: ExportResult | None) -> None:
         if result is not None:
@@ -433,14 +428,10 @@ class PlansScreen(Screen[None]):
 
     def action_jump_to_root(self) -> None:
         """The tree cursor to the root (root_plan_id) of the plan on screen."""
-        cursor = self.plan_tree.cursor_plan_id
-        detail = self.detail_pane.detail
-        if cursor is None:
-            self.notify("Highlight a plan first.", title="Root", markup=False)
-        elif detail is None or detail.plan.plan_id != cursor:
-            self.notify("The highlighted plan's detail is still loading; try again once it "
-                        "shows.", title="Root", severity="warning", markup=False)
-        elif detail.plan.root_plan_id == cursor:
+        detail = shown_detail(self.plan_tree, self.detail_pane)
+        if isinstance(detail, str):
+            self.notify(detail, title="Root", severity="warning", markup=False)
+        elif detail.plan.root_plan_id == detail.plan.plan_id:
             self.notify(f"{visible(detail.plan.namespaced_name)} is the root of its tree.",
                         title="Root", markup=False)
         else:
