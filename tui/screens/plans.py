@@ -9,7 +9,6 @@ a thread worker through `store.plans`; the confirmed correction goes up to the A
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import ClassVar
 
 from textual import events, on, work
@@ -34,15 +33,13 @@ from tui.messages import (
 from tui.screens.correction import CorrectionModal
 from tui.screens.export import ExportModal, ExportResult
 from tui.screens.integrity import IntegrityScreen
+from tui.screens.plans_layout import PaneLayoutKeys
 from tui.widgets.clipboard import COPY_BINDINGS, copy_for
 from tui.widgets.footer import KeysFooter
 from tui.widgets.literal import visible
 from tui.widgets.pane_layout import (
     LAYOUT_BINDINGS,
-    TREE_STEP,
-    LayoutChanged,
     PaneLayout,
-    bounded_tree_width,
 )
 from tui.widgets.plan_detail import PlanDetailPane
 from tui.widgets.plan_on_screen import correction_target, shown_detail
@@ -58,7 +55,7 @@ def shown(widget: Widget) -> bool:
     ) and (maximized is None or maximized in widget.ancestors_with_self)
 
 
-class PlansScreen(Screen[None]):
+class PlansScreen(PaneLayoutKeys, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: the App runs it as it takes the key, before it hands the keys typed
         # right after `/` to the focused widget (see action_filter)
@@ -167,76 +164,6 @@ class PlansScreen(Screen[None]):
         if target is None and not shown(self.plan_tree):
             return  # the tree is hidden: focus stays in the detail
         (target or self.plan_tree).focus()
-
-    # -- layout: the tree's width, hiding it, maximizing the detail -----------------------
-
-    def apply_layout(self, layout: PaneLayout) -> None:
-        """Shape the panes as `layout` says (at start, from a saved config)."""
-        column = self.query_one("#tree-column")
-        if layout.tree_width is not None:
-            column.styles.width = bounded_tree_width(layout.tree_width, self.size.width or 80)
-        column.display = not layout.tree_hidden
-        if layout.detail_maximized:
-            self._maximize_detail()
-        self._layout_changed(replace(layout, detail_maximized=self.maximized is not None))
-        self.call_after_refresh(self._ensure_focus)
-
-    def _layout_changed(self, layout: PaneLayout) -> None:
-        if layout != self.pane_layout:
-            self.pane_layout = layout
-            self.post_message(LayoutChanged(layout))
-
-    def action_resize_tree(self, direction: int) -> None:
-        column = self.query_one("#tree-column")
-        if not column.display or self.maximized is not None:
-            self.notify("The tree is hidden: ctrl+b shows it, escape restores the detail.",
-                        title="Layout", markup=False)
-            return
-        width = bounded_tree_width(column.outer_size.width + direction * TREE_STEP,
-                                   self.size.width)
-        column.styles.width = width
-        self._layout_changed(replace(self.pane_layout, tree_width=width))
-
-    def _show_tree(self) -> None:
-        if self.maximized is not None:
-            self.minimize()
-        column = self.query_one("#tree-column")
-        if not column.display:
-            column.display = True
-            self._layout_changed(replace(self.pane_layout, tree_hidden=False))
-
-    def action_toggle_tree(self) -> None:
-        column = self.query_one("#tree-column")
-        if column.display and self.maximized is None:
-            column.display = False
-            self._layout_changed(replace(self.pane_layout, tree_hidden=True))
-            self._focus_detail()
-        else:
-            self._show_tree()
-            self.plan_tree.focus()
-
-    def _focus_detail(self) -> None:
-        target = self.detail_pane.focus_target()
-        if target is not None:
-            target.focus()
-        else:
-            self.set_focus(None)
-
-    def _maximize_detail(self) -> None:
-        self.maximize(self.detail_pane, container=False)
-        focused = self.focused
-        if focused is None or self.detail_pane not in focused.ancestors:
-            self._focus_detail()
-
-    def action_toggle_maximized(self) -> None:
-        if self.maximized is not None:
-            self.minimize()
-        else:
-            self._maximize_detail()
-
-    def watch_maximized(self, maximized: Widget | None) -> None:
-        # escape minimizes through Textual itself: this is where every change is seen
-        self._layout_changed(replace(self.pane_layout, detail_maximized=maximized is not None))
 
     # -- filter ----------------------------------------------------------------------------
 
