@@ -18,7 +18,6 @@ from textual.markup import escape
 
 from tui.context import DatabaseContext
 from tui.widgets.literal import visible
-from tui.widgets.plan_label import short_id, unique_suffix_chars
 
 if TYPE_CHECKING:
     from store.plans import PlanSummary
@@ -41,6 +40,9 @@ class JumpsToPlans(Protocol):
 def palette_names(found: Sequence[PlanSummary]) -> dict[str, str]:
     """Each plan's line in the palette: its name, as the tree shows it; where names repeat
     among `found`, each with the shortest end of its id that tells them apart (`…A7Q2F`)."""
+    # the tree's short ids; imported here, not at the first frame (plan_rows loads store)
+    from tui.widgets.plan_label import short_id, unique_suffix_chars
+
     ids_by_name: dict[str, list[str]] = defaultdict(list)
     for plan in found:
         ids_by_name[plan.namespaced_name].append(plan.plan_id)
