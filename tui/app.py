@@ -1,8 +1,10 @@
 """The plandesk Textual app: global bindings, and opening the database off the UI thread.
 
 The first frame is the loading screen; the database is inspected (read-only) in a thread
-worker, which then asks for the migration, error or plans screen. Corrections run here too,
-one thread worker per decision, so that they outlive whatever screen asked for them.
+worker (tui/app_opening.py), which then asks for the migration, error or plans screen.
+Corrections run in the App too (tui/app_corrections.py), one thread worker per decision, so
+that they outlive whatever screen asked for them; the config file is applied and written
+back by tui/app_settings.py.
 
 Draw first, import later: this module, like the CLI, loads only what the loading screen needs.
 SQLAlchemy and the store services are imported by the worker that opens the database, after
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable
-from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
@@ -26,18 +27,14 @@ from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
 from store.locations import archive_root, artifacts_root, sqlite_path
+from tui.app_corrections import CorrectionRunning
+from tui.app_opening import OpenRequest, open_database
+from tui.app_settings import SettingsKeeping
 from tui.commands import IntegrityCommands, PlanCommands
-from tui.config import DEFAULTS, Config, ConfigError, save_settings
+from tui.config import DEFAULTS, Config
 from tui.context import DatabaseContext, PendingEngine
-from tui.keymap import check_keymap, declared_bindings
 from tui.live import DatabaseChanged, LiveUpdates, WatcherOpened
 from tui.messages import (
-    CorrectionFinished,
-    CorrectionRefused,
-    CorrectionRequest,
-    CorrectionRequested,
-    CorrectionsRecovered,
-    CorrectionStateChanged,
     DatabaseFailed,
     DatabaseFileChanged,
     DatabaseOpened,
@@ -49,17 +46,20 @@ from tui.messages import (
 from tui.screens.help import HelpScreen
 from tui.screens.loading import LoadingScreen
 from tui.widgets.literal import short_location
-from tui.widgets.pane_layout import LayoutChanged, PaneLayout
+from tui.widgets.pane_layout import PaneLayout
 
 if TYPE_CHECKING:
     from store.db import Engine, SessionFactory
-    from store.models import CorrectionAttempt
     from store.plans import PlanPage
     from tui.screens.plans import PlansScreen
 
 
-class PlandeskApp(App[None]):
-    """Browse the plans of one database (a file path's URL or any SQLAlchemy URL)."""
+class PlandeskApp(CorrectionRunning, SettingsKeeping, App[None]):
+    """Browse the plans of one database (a file path's URL or any SQLAlchemy URL).
+
+    Its corrections (`CorrectionRunning`) and config file (`SettingsKeeping`) are parts of it
+    kept in their own modules; they read the attributes set here.
+    """
 
     CSS_PATH = "plandesk.tcss"
     TITLE = "plandesk"
@@ -202,19 +202,6 @@ class PlandeskApp(App[None]):
             raise StoreError("The database is not open yet.")
         return self.database.session
 
-    @work(thread=True, exit_on_error=False, group="keymap", description="Checking the keymap")
-    def apply_config_keymap(self) -> None:
-        """Check the config's `[keymap]` against every binding, off the UI thread: that means
-        importing every screen, which the first frame does not wait for."""
-        keymap = check_keymap(self.settings.keymap, declared_bindings())
-        self.call_from_thread(self._apply_keymap, keymap.keymap, keymap.problems)
-
-    def _apply_keymap(self, keymap: dict[str, str], problems: tuple[str, ...]) -> None:
-        self.set_keymap(keymap)
-        if problems:
-            self.notify("\n".join(problems), title="Config file", severity="error",
-                        markup=False, timeout=30)
-
     # at most this long (seconds) the opening worker waits for the first roots to be drawn
     FIRST_ROOTS_DRAWN_TIMEOUT = 30.0
 
@@ -243,55 +230,11 @@ class PlandeskApp(App[None]):
           description="Opening the database")
     def open_database(self) -> None:
         shown_early = self.show_first_roots_early()
-        from store import migrations, plans
-        from store.db import (
-            ReadOnlyModeError,
-            check_writable,
-            create_db_engine,
-            session_scope,
-            to_store_error,
-        )
-
-        try:
-            path = sqlite_path(self.url)
-            if self.create_demo and path is not None and not path.exists():
-                if self.read_only:
-                    raise ReadOnlyModeError(
-                        "read-only: the demo database does not exist yet, and creating it "
-                        "would write. Start plandesk --demo once without --read-only.")
-                from store.demo import create_demo
-
-                create_demo(self.url)
-            if self.create_empty and path is not None and not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                migrations.upgrade(self.url)  # an empty database at head
-            status = migrations.inspect_database(self.url)
-            if path is not None and not self.read_only:
-                # inspect_database never writes; the engine below would (WAL), so a read-only
-                # file stops here with nothing written.
-                check_writable(path)
-            if not status.up_to_date and self.read_only:
-                raise ReadOnlyModeError(
-                    f"read-only: {status.where} is at revision {status.current or '(empty)'} "
-                    f"and needs a migration to {status.head}, which would write. Quit, then "
-                    "run `plandesk db upgrade`, or start plandesk without --read-only.")
-            if not status.up_to_date:
-                self.post_message(MigrationNeeded(status, is_sqlite=path is not None))
-                return
-            engine = create_db_engine(self.url, read_only=self.read_only)
-            try:
-                with session_scope(engine) as session:
-                    # fails here, on the loading screen, if it cannot connect or read
-                    first_roots = plans.roots_page(
-                        session, limit=1 if shown_early else self.settings.tree_page_size)
-            except Exception:
-                engine.dispose()
-                raise
-            # the engine is kept by the handler, on the UI thread
-            self.post_message(DatabaseOpened(status, None if shown_early else first_roots,
-                                             engine))
-        except Exception as exc:
-            self.post_message(DatabaseFailed(to_store_error(exc, self.url), self.url))
+        request = OpenRequest(self.url, read_only=self.read_only,
+                              tree_page_size=self.settings.tree_page_size,
+                              create_demo=self.create_demo, create_empty=self.create_empty,
+                              shown_early=shown_early)
+        self.post_message(open_database(request))
 
     def _show(self, screen: Screen[None]) -> Awaitable[object]:
         # The loading screen stays at the bottom of the stack; what replaces it goes on top.
@@ -449,190 +392,3 @@ class PlandeskApp(App[None]):
 
     def action_quit_with_error(self) -> None:
         self.exit(return_code=1)
-
-    # -- config ------------------------------------------------------------------------------
-
-    def apply_config_theme(self) -> None:
-        theme = self.settings.theme
-        if theme is None:
-            return
-        if theme not in self.available_themes:
-            self.config_problems.append(
-                f"theme: {theme!r} is not a theme plandesk has (ctrl+p, \"theme\" lists them)")
-            return
-        self.theme = theme
-
-    def watch_theme(self, theme: str) -> None:
-        # the theme picked in the palette is remembered; the one the config set is already
-        if self.config is not None and self.remember_theme and theme != self.settings.theme:
-            self.settings = self.settings.replaced(theme=theme)
-            self.save_theme(self.config)
-
-    @work(thread=True, exit_on_error=False, group="config",
-          description="Saving the theme in the config file")
-    def save_theme(self, config: Config) -> None:
-        try:
-            # the newest choice, read when the file is free: quick picks end on the last one
-            save_settings(config.path, lambda: {"theme": self.settings.theme})
-        except (ConfigError, OSError) as exc:
-            self.call_from_thread(self.notify, f"The theme was not saved: {exc}",
-                                  title="Config file", severity="warning", markup=False)
-
-    def on_layout_changed(self, message: LayoutChanged) -> None:
-        """The user resized or hid the tree: remembered in the config file's [layout]."""
-        layout = message.layout
-        saved = self.settings.layout
-        if self.config is None or (layout.tree_width, layout.tree_hidden) == (
-                saved.tree_width, saved.tree_hidden):
-            return
-        self.settings = self.settings.replaced(layout=replace(
-            saved, tree_width=layout.tree_width, tree_hidden=layout.tree_hidden))
-        self.save_layout(self.config)
-
-    @work(thread=True, exit_on_error=False, group="config",
-          description="Saving the layout in the config file")
-    def save_layout(self, config: Config) -> None:
-        def values() -> dict[str, object]:
-            # the newest layout, read when the file is free
-            layout = self.settings.layout
-            return {"layout.tree_hidden": layout.tree_hidden,
-                    **({"layout.tree_width": layout.tree_width}
-                       if layout.tree_width is not None else {})}
-
-        try:
-            save_settings(config.path, values)
-        except (ConfigError, OSError) as exc:
-            self.call_from_thread(self.notify, f"The layout was not saved: {exc}",
-                                  title="Config file", severity="warning", markup=False)
-
-    # -- corrections -------------------------------------------------------------------------
-
-    @property
-    def plans_screen(self) -> PlansScreen | None:
-        from tui.screens.plans import PlansScreen
-
-        return next((s for s in self.screen_stack if isinstance(s, PlansScreen)), None)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="recover",
-          description="Recovering interrupted corrections")
-    def recover_corrections(self) -> None:
-        """Fail (and move back the artifacts of) corrections a dead process left open."""
-        from store.corrections import RecoveryReport, recover_interrupted
-        from store.db import to_store_error
-
-        if self.engine is None:
-            return
-        try:
-            report = recover_interrupted(self.engine, self.artifacts_root, self.archive_root)
-        except Exception as exc:
-            report = RecoveryReport(problems=(f"{to_store_error(exc, self.url)}",))
-        if report.recovered or report.problems:
-            self.post_message(CorrectionsRecovered(report))
-
-    def on_corrections_recovered(self, message: CorrectionsRecovered) -> None:
-        report = message.report
-        if report.recovered:
-            count = len(report.recovered)
-            self.notify(
-                f"{count} interrupted correction{'s were' if count != 1 else ' was'} rolled "
-                "back and marked failed (interrupted).",
-                title="Recovered at start-up", severity="warning", markup=False,
-            )
-        if report.problems:
-            self.notify("\n".join(report.problems), title="Recovery left problems",
-                        severity="error", markup=False, timeout=30)
-        screen = self.plans_screen
-        if screen is not None:
-            screen.action_reload()
-
-    @staticmethod
-    def _group(decision_id: str) -> str:
-        return f"correction:{decision_id}"
-
-    def correction_running(self, decision_id: str) -> bool:
-        group = self._group(decision_id)
-        return any(w.group == group and not w.is_finished for w in self.workers)
-
-    def start_correction(self, request: CorrectionRequest) -> None:
-        """Run a confirmed correction in a thread worker (one at a time per decision)."""
-        if self.read_only:
-            self.notify("read-only: corrections are disabled.", title="Correction",
-                        severity="warning", markup=False)
-            return
-        if self.correction_running(request.decision_id):
-            self.notify(f"A correction of decision #{request.sequence} is still running.",
-                        title="Correction", severity="warning", markup=False)
-            return
-        self.run_worker(
-            partial(self._run_correction, request), thread=True, exclusive=True,
-            exit_on_error=False, group=self._group(request.decision_id),
-            description=f"Correcting decision #{request.sequence}",
-        )
-
-    def on_correction_requested(self, message: CorrectionRequested) -> None:
-        self.start_correction(message.request)
-
-    def _run_correction(self, request: CorrectionRequest) -> None:
-        from store.corrections import CorrectionError, run_correction
-        from store.db import to_store_error
-        from store.models import Decision, Plan
-
-        def on_state(attempt: CorrectionAttempt) -> None:
-            self.post_message(CorrectionStateChanged(attempt))
-
-        try:
-            attempt = run_correction(
-                self.engine or self.url, request.plan_id, request.decision_id, request.mode,
-                request.guidance, artifacts_root=self.artifacts_root,
-                archive_root=self.archive_root, expected_version=request.seen,
-                on_state=on_state,
-            )
-        except CorrectionError as exc:
-            self.post_message(CorrectionRefused(
-                request.plan_id, request.decision_id, exc.title, str(exc)))
-            return
-        except Exception as exc:
-            error = to_store_error(exc, self.url)
-            self.post_message(CorrectionRefused(
-                request.plan_id, request.decision_id, error.title, str(error)))
-            return
-        plan: Plan | None = None
-        new_sequence: int | None = None
-        try:
-            with self.session() as session:
-                plan = session.get(Plan, request.plan_id)
-                if attempt.new_decision_id is not None:
-                    new = session.get(Decision, attempt.new_decision_id)
-                    new_sequence = new.sequence if new is not None else None
-        except Exception:
-            pass  # the toast still reports the outcome; the views refresh from the database
-        self.post_message(CorrectionFinished(attempt, plan, new_sequence))
-
-    def on_correction_state_changed(self, message: CorrectionStateChanged) -> None:
-        screen = self.plans_screen
-        if screen is not None:
-            screen.show_attempt(message.attempt)
-
-    def on_correction_finished(self, message: CorrectionFinished) -> None:
-        from store.models import CorrectionState
-
-        attempt = message.attempt
-        if attempt.state == CorrectionState.COMPLETE:
-            created = (f"new decision #{message.new_sequence}"
-                       if message.new_sequence is not None else "a new decision")
-            self.notify(f"{str(attempt.mode).capitalize()} complete: {created}.",
-                        title="Correction complete", markup=False)
-        else:
-            self.notify(f"Correction failed: {attempt.failure_reason or 'unknown reason'}",
-                        title="Correction failed", severity="error", markup=False, timeout=15)
-        screen = self.plans_screen
-        if screen is not None:
-            screen.show_attempt(attempt)
-            screen.correction_ended(attempt.plan_id, message.plan)
-
-    def on_correction_refused(self, message: CorrectionRefused) -> None:
-        self.notify(message.reason, title=message.title, severity="error", markup=False,
-                    timeout=15)
-        screen = self.plans_screen
-        if screen is not None:
-            screen.correction_ended(message.plan_id, None)

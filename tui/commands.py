@@ -7,6 +7,8 @@ It never imports the App or the screens: it finds the open database through `Has
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -35,6 +37,24 @@ class JumpsToPlans(Protocol):
     def jump_to(self, plan_id: str) -> None: ...
 
 
+def palette_names(found: Sequence[PlanSummary]) -> dict[str, str]:
+    """Each plan's line in the palette: its name, as the tree shows it; where names repeat
+    among `found`, each with the shortest end of its id that tells them apart (`…A7Q2F`)."""
+    # the tree's short ids; imported here, not at the first frame (plan_rows loads store)
+    from tui.widgets.plan_label import short_id, unique_suffix_chars
+
+    ids_by_name: dict[str, list[str]] = defaultdict(list)
+    for plan in found:
+        ids_by_name[plan.namespaced_name].append(plan.plan_id)
+    lines = {}
+    for plan in found:
+        name = visible(plan.namespaced_name, keep_newlines=False)
+        twins = ids_by_name[plan.namespaced_name]
+        lines[plan.plan_id] = (name if len(twins) == 1 else
+                               f"{name}  {short_id(plan.plan_id, unique_suffix_chars(twins))}")
+    return lines
+
+
 class PlanCommands(Provider):
     """Plans whose id starts with, or whose name contains, what was typed."""
 
@@ -61,10 +81,6 @@ class PlanCommands(Provider):
             return []
 
     @staticmethod
-    def _candidate(plan: PlanSummary) -> str:
-        return f"{plan.plan_id[:8]}  {visible(plan.namespaced_name, keep_newlines=False)}"
-
-    @staticmethod
     def _help(plan: PlanSummary) -> str:
         from store import plans
 
@@ -77,11 +93,13 @@ class PlanCommands(Provider):
         screen = self._plans_screen()
         if screen is None:
             return
-        for plan in await self._find(""):
+        found = await self._find("")
+        names = palette_names(found)
+        for plan in found:
             yield DiscoveryHit(
-                Content(self._candidate(plan)),
+                Content(names[plan.plan_id]),
                 partial(screen.jump_to, plan.plan_id),
-                text=self._candidate(plan),
+                text=names[plan.plan_id],
                 help=self._help(plan),
             )
 
@@ -90,8 +108,10 @@ class PlanCommands(Provider):
         if screen is None or not query.strip():
             return
         matcher = self.matcher(query)
-        for plan in await self._find(query.strip()):
-            candidate = self._candidate(plan)
+        found = await self._find(query.strip())
+        names = palette_names(found)
+        for plan in found:
+            candidate = names[plan.plan_id]
             score = matcher.match(candidate) or 0.5
             display = Content(candidate)
             # Matcher.highlight would parse the candidate as markup; stylize plain text instead.

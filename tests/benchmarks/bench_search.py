@@ -174,11 +174,12 @@ async def measure_keystrokes(url: str, runs: int) -> tuple[dict[str, list[float]
             samples: list[float] = []
             for _ in range(runs):
                 for text in texts:
-                    screen.search("", delay=0)  # back to the forest, so each search is new
+                    # back to the forest, so each search is new
+                    screen.plan_search.search("", delay=0)
                     await settled(app)  # the forest's reload, not timed
                     await pilot.pause(0.05)
                     start = time.perf_counter()
-                    screen.search(text, delay=0)
+                    screen.plan_search.search(text, delay=0)
                     # a bare sleep: pilot.pause() makes every widget of the screen flush its
                     # messages on each poll, which slowed down what it measured
                     while str(column.border_title) == "Plans: searching…":

@@ -196,6 +196,30 @@ async def test_palette_jump_expands_ancestors(workdir) -> None:
         assert pane.detail.plan.namespaced_name == "billing/verify-constraints"
 
 
+@run_async
+async def test_palette_shows_names_and_ids_only_where_names_repeat(workdir) -> None:
+    url = database_url(demo_database(workdir))
+    engine = create_db_engine(url)
+    twins = ("01KAAAAAAAAAAAAAAAAAAA7Q2F", "01KAAAAAAAAAAAAAAAAAAB7Q2F")  # same last four
+    with session_scope(engine) as session:
+        for plan_id in twins:
+            plans.create_plan(session, namespaced_name="ops/nightly-verify", plan_id=plan_id,
+                              description="twin", now="2026-01-01T00:00:00+00:00")
+    engine.dispose()
+    app = PlandeskApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "ctrl+p", *"verify")
+        await until(pilot, lambda: "billing/verify-constraints" in palette_text(app),
+                    "the palette lists the plans")
+        await settle(pilot)
+        prompts = palette_text(app).splitlines()
+        # a name of its own stands alone, as in the tree; twins get the shortest id suffix
+        # that tells them apart, written as the tree writes short ids
+        assert "billing/verify-constraints" in prompts
+        assert {"ops/nightly-verify  …A7Q2F", "ops/nightly-verify  …B7Q2F"} <= set(prompts)
+        assert not [p for p in prompts if p.startswith("01K")]
+
+
 def palette_text(app: PlandeskApp) -> str:
     from textual.command import CommandList
 

@@ -96,6 +96,10 @@ async def test_revert_from_the_keyboard(workdir: Path) -> None:
         decision_rows = cells(screen.query_one("#decision-table", DataTable))
         assert [r[:2] for r in decision_rows] == [["1", "active"], ["2", "reverted"],
                                                   ["3", "reverted"], ["4", "active"]]
+        # the cursor stays on the decision reverted to, the plan's detail on the tree's cursor
+        pane = screen.detail_pane
+        assert pane.selected_decision is not None and pane.selected_decision.decision_id == second
+        assert pane.plan_id == tree.cursor_plan_id == plan_id
         await press(pilot, "5")
         [attempt_row] = cells(screen.query_one("#correction-table", DataTable))
         assert attempt_row[:5] == ["complete", "revert", "#2", "#4",
@@ -125,6 +129,10 @@ async def test_append_then_cancel_writes_nothing_more(workdir: Path) -> None:
                                  (3, "active", decisions[2][2], decisions[2][3])]
         assert decisions[3][1:] == ("active", "Announce the freeze first", first)
         assert "Correction complete: Append complete: new decision #4." in notifications(app)
+        # the cursor lands on the new decision
+        pane = app.screen.query_one(PlanDetailPane)
+        assert pane.selected_decision is not None and pane.selected_decision.sequence == 4
+        assert pane.plan_id == app.screen.query_one(PlanTree).cursor_plan_id == plan_id
 
 
 @run_async

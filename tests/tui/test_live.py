@@ -231,6 +231,9 @@ async def test_open_modal_notices_a_stale_preview(demo_url: str, writer: sa.Engi
         await pilot.press("ctrl+s")  # on the new preview, seen: runs
         await until(pilot, lambda: len(decision_ids(writer, root_id)) == count + 2,
                     "the confirmed correction")
+        # the app has taken in the end of it (leaving earlier tore the screen down under it)
+        await until(pilot, lambda: any(n.title == "Correction complete"
+                                       for n in app._notifications), "the toast")
 
 
 # A writer in its own process (so it does not share the app's interpreter lock), committing

@@ -9,8 +9,17 @@ from pathlib import Path
 
 import pytest
 from rich.style import Style
-from test_trust import check, cursor_name, cursor_plan, expanded, plans_screen, step
+from test_trust import (
+    check,
+    cursor_name,
+    cursor_plan,
+    expanded,
+    notifications,
+    plans_screen,
+    step,
+)
 from textual import events
+from textual._xterm_parser import XTermParser
 from textual.widgets import Input
 from tui_states import demo_database, press, run_async, settle, until
 
@@ -181,6 +190,16 @@ async def test_a_bad_filter_says_why_and_keeps_the_results(workdir: Path) -> Non
         assert cursor_name(app) == "billing/dry-run" and title(app) == "Plans: 1 match"
 
 
+def terminal_sends(app: PlandeskApp, data: str) -> None:
+    """Hand the driver the keys Textual's own terminal parser reads from `data`, as if the
+    terminal had sent those bytes in one go."""
+    assert app._driver is not None
+    parser = XTermParser()
+    for event in [*parser.feed(data), *parser.feed("")]:
+        event.set_sender(app)
+        app._driver.send_message(event)
+
+
 @run_async
 async def test_matches_are_placed_a_screenful_at_a_time(workdir: Path) -> None:
     """A keystroke places only the first matches (Tree measures every line it holds); the
@@ -223,3 +242,36 @@ def last_row(tree: PlanTree) -> str:
     node = tree.get_node_at_line(tree.last_line)
     assert node is not None
     return str(node.label)
+
+
+@run_async
+async def test_escape_and_the_next_key_sent_together_close_the_filter_at_80x24(
+    workdir: Path,
+) -> None:
+    """tmux holds an escape for its escape-time (500 ms by default) and sends it with the next
+    key as one sequence, which Textual reads as one key ("\x1b4" is "¢", "\x1bj" alt+j): the
+    escape must still close the filter, and the key after it act on the tree."""
+    app = PlandeskApp(database_url(demo_database(workdir)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await step(pilot, "down", "down")
+        screen = plans_screen(app)
+        before = cursor_plan(app)
+        await step(pilot, "slash")
+        for length in range(1, len("bill") + 1):
+            await step(pilot, "bill"[length - 1], filter_text="bill"[:length])
+        terminal_sends(app, "\x1b4")  # escape, then 4 (the Decisions tab)
+        await until(pilot, lambda: screen.detail_pane.active_tab == "decisions",
+                    "4 shows the Decisions tab")
+        await settle(pilot)
+        check(app)
+        assert app.focused is screen.plan_tree and cursor_plan(app) == before
+        await step(pilot, "slash")
+        await step(pilot, "b", filter_text="b")
+        terminal_sends(app, "\x1by")  # escape, then y (copy the plan's id): alt+y to Textual
+        await until(pilot, lambda: not screen.filter_box.display, "the filter closes")
+        await settle(pilot)
+        check(app)
+        assert app.focused is screen.plan_tree and cursor_plan(app) == before
+        # y acted (on the row under the cursor as it then was: the forest comes back after)
+        assert notifications(app)[-1].startswith("Copied: plan id: ")

@@ -21,6 +21,7 @@ from unittest import mock
 
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
+from textual.worker import WorkerCancelled
 from ulid import ULID
 
 import store.corrections.recovery
@@ -204,8 +205,14 @@ async def settle(pilot: Pilot[None]) -> None:
     app = pilot.app
     quiet = 0
     for _ in range(60):
-        await app.workers.wait_for_complete(
-            [w for w in app.workers if w.group != WATCH_GROUP])
+        try:
+            await app.workers.wait_for_complete(
+                [w for w in app.workers if w.group != WATCH_GROUP])
+        except WorkerCancelled:
+            # a newer search cancelled an older one (as typing does): that one is done
+            quiet = 0
+            await pilot.pause()
+            continue
         await pilot.pause()
         if any(w.is_running for w in app.workers if w.group != WATCH_GROUP):
             quiet = 0

@@ -9,21 +9,20 @@ a thread worker through `store.plans`; the confirmed correction goes up to the A
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Header, Input, Static, TabbedContent
+from textual.widgets import Header, Input, TabbedContent
 
 from store import plans
 from store.enums import CorrectionMode
-from store.plans import PlanFilter, PlanPage
+from store.plans import PlanPage
 from tui.context import DatabaseContext
 from tui.messages import (
     CorrectionRequest,
@@ -31,27 +30,23 @@ from tui.messages import (
     PlanDetailFailed,
     PlanDetailLoaded,
 )
+from tui.screens.plans_layout import PaneLayoutKeys
 from tui.widgets.clipboard import COPY_BINDINGS, copy_for
 from tui.widgets.footer import KeysFooter
-from tui.widgets.literal import literal, visible
+from tui.widgets.literal import visible
 from tui.widgets.pane_layout import (
     LAYOUT_BINDINGS,
-    TREE_STEP,
-    LayoutChanged,
     PaneLayout,
-    bounded_tree_width,
 )
 from tui.widgets.plan_detail import PlanDetailPane
-from tui.widgets.plan_rows import TreePlace
+from tui.widgets.plan_on_screen import correction_target, shown_detail
+from tui.widgets.plan_search import FilterInput, PlanSearch
 from tui.widgets.plan_tree import PlanTree
 
 if TYPE_CHECKING:
     # the modals and their store services load when first opened, not before the first roots
-    from store.models import CorrectionAttempt, Decision, Plan
+    from store.models import CorrectionAttempt, Plan
     from tui.screens.export import ExportResult
-
-# Results follow typing once the keys pause this long (seconds); enter searches at once.
-SEARCH_DEBOUNCE = 0.1
 
 
 def shown(widget: Widget) -> bool:
@@ -62,7 +57,7 @@ def shown(widget: Widget) -> bool:
     ) and (maximized is None or maximized in widget.ancestors_with_self)
 
 
-class PlansScreen(Screen[None]):
+class PlansScreen(PaneLayoutKeys, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         # priority: the App runs it as it takes the key, before it hands the keys typed
         # right after `/` to the focused widget (see action_filter)
@@ -111,25 +106,20 @@ class PlansScreen(Screen[None]):
         self.pane_layout = layout or PaneLayout()  # as the user shaped it (for the config)
         self.context = context
         self.first_roots = first_roots
-        self.plan_filter = PlanFilter()
-        # where the user was in the unfiltered forest, for when the filter is cleared
-        self.forest_place: TreePlace | None = None
         # whether the detail pane had focus last: a hidden table's focus stays on that side
         self.detail_had_focus = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="plans-body"):
-            with Vertical(id="tree-column"):
-                yield Input(
-                    placeholder="search: text or id, phase:execute state:errored",
-                    id="filter",
-                )
-                yield Static(id="filter-status")
-                yield PlanTree(self.context.session, page_size=self.context.tree_page_size,
-                               id="plan-tree")
+            yield PlanSearch(self.context.session, page_size=self.context.tree_page_size,
+                             id="tree-column")
             yield PlanDetailPane(id="detail")
         yield KeysFooter()
+
+    @property
+    def plan_search(self) -> PlanSearch:
+        return self.query_one(PlanSearch)
 
     @property
     def plan_tree(self) -> PlanTree:
@@ -141,24 +131,15 @@ class PlansScreen(Screen[None]):
 
     @property
     def filter_box(self) -> Input:
-        return self.query_one("#filter", Input)
+        return self.plan_search.filter_box
 
     def on_mount(self) -> None:
-        self.query_one("#tree-column").border_title = "Plans"
-        self._show_filter_box(False)
-        self.query_one("#filter-status", Static).display = False
         self.plan_tree.load(first_page=self.first_roots)
         self.first_roots = None
         self.plan_tree.focus()
         self.apply_layout(self.pane_layout)
 
     # -- focus: keys only ever reach what is on screen -------------------------------------
-
-    def _show_filter_box(self, show: bool) -> None:
-        # A hidden Input is also disabled, so that focus can never land on it unseen.
-        box = self.filter_box
-        box.display = show
-        box.disabled = not show
 
     def _ensure_focus(self) -> None:
         """If focus is nowhere or on something hidden, put it where the user is looking."""
@@ -186,76 +167,6 @@ class PlansScreen(Screen[None]):
             return  # the tree is hidden: focus stays in the detail
         (target or self.plan_tree).focus()
 
-    # -- layout: the tree's width, hiding it, maximizing the detail -----------------------
-
-    def apply_layout(self, layout: PaneLayout) -> None:
-        """Shape the panes as `layout` says (at start, from a saved config)."""
-        column = self.query_one("#tree-column")
-        if layout.tree_width is not None:
-            column.styles.width = bounded_tree_width(layout.tree_width, self.size.width or 80)
-        column.display = not layout.tree_hidden
-        if layout.detail_maximized:
-            self._maximize_detail()
-        self._layout_changed(replace(layout, detail_maximized=self.maximized is not None))
-        self.call_after_refresh(self._ensure_focus)
-
-    def _layout_changed(self, layout: PaneLayout) -> None:
-        if layout != self.pane_layout:
-            self.pane_layout = layout
-            self.post_message(LayoutChanged(layout))
-
-    def action_resize_tree(self, direction: int) -> None:
-        column = self.query_one("#tree-column")
-        if not column.display or self.maximized is not None:
-            self.notify("The tree is hidden: ctrl+b shows it, escape restores the detail.",
-                        title="Layout", markup=False)
-            return
-        width = bounded_tree_width(column.outer_size.width + direction * TREE_STEP,
-                                   self.size.width)
-        column.styles.width = width
-        self._layout_changed(replace(self.pane_layout, tree_width=width))
-
-    def _show_tree(self) -> None:
-        if self.maximized is not None:
-            self.minimize()
-        column = self.query_one("#tree-column")
-        if not column.display:
-            column.display = True
-            self._layout_changed(replace(self.pane_layout, tree_hidden=False))
-
-    def action_toggle_tree(self) -> None:
-        column = self.query_one("#tree-column")
-        if column.display and self.maximized is None:
-            column.display = False
-            self._layout_changed(replace(self.pane_layout, tree_hidden=True))
-            self._focus_detail()
-        else:
-            self._show_tree()
-            self.plan_tree.focus()
-
-    def _focus_detail(self) -> None:
-        target = self.detail_pane.focus_target()
-        if target is not None:
-            target.focus()
-        else:
-            self.set_focus(None)
-
-    def _maximize_detail(self) -> None:
-        self.maximize(self.detail_pane, container=False)
-        focused = self.focused
-        if focused is None or self.detail_pane not in focused.ancestors:
-            self._focus_detail()
-
-    def action_toggle_maximized(self) -> None:
-        if self.maximized is not None:
-            self.minimize()
-        else:
-            self._maximize_detail()
-
-    def watch_maximized(self, maximized: Widget | None) -> None:
-        # escape minimizes through Textual itself: this is where every change is seen
-        self._layout_changed(replace(self.pane_layout, detail_maximized=maximized is not None))
-
     # -- filter ----------------------------------------------------------------------------
 
     def action_filter(self) -> None:
@@ -266,17 +177,10 @@ class PlansScreen(Screen[None]):
         tree passing `/` up) moved the focus. A priority binding runs as the App takes `/`,
         and set_focus (unlike Widget.focus, which queues a callback) moves focus at once.
         """
-        box = self.filter_box
-        if self.focused is box:
+        if self.focused is self.filter_box:
             raise SkipAction()  # a `/` typed in the box is text ("BILLING/Write")
         self._show_tree()
-        self._show_filter_box(True)
-        self.set_focus(box)
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        if self.filter_box.display:  # not the box being emptied as it closes
-            self.search(event.value, delay=SEARCH_DEBOUNCE)
+        self.plan_search.open()
 
     def action_filter_enter(self) -> None:
         """enter in the filter box: search now and go to the matches, where enter shows one
@@ -285,77 +189,27 @@ class PlansScreen(Screen[None]):
         box = self.filter_box
         if self.focused is not box:
             raise SkipAction()
-        if self.search(box.value, delay=0, say_errors=True):
+        if self.plan_search.search(box.value, delay=0, say_errors=True):
             self.set_focus(self.plan_tree)
 
-    def search(self, query: str, *, delay: float, say_errors: bool = False) -> bool:
-        """Show the plans `query` matches, with their ancestors, after `delay` seconds; an
-        empty query shows the forest as it was. False if the query cannot be read."""
-        status = self.query_one("#filter-status", Static)
-        try:
-            plan_filter = PlanFilter.parse(query)
-        except ValueError as exc:
-            status.display = True
-            status.update(literal(str(exc)))
-            if say_errors:
-                self.notify(str(exc), title="Filter", severity="error", markup=False)
-            return False  # the box keeps what was typed, to be fixed
-        if plan_filter.empty:
-            status.display = False
-            self._back_to_forest()
-            return True
-        status.display = True
-        status.update(literal(f"matches for {query.strip()} (escape: back to the tree)"))
-        if plan_filter == self.plan_filter:
-            return True
-        tree = self.plan_tree
-        if self.plan_filter.empty:
-            self.forest_place = tree.place()
-        self.plan_filter = plan_filter
-        self.query_one("#tree-column").border_title = "Plans: searching…"
-        tree.search(plan_filter, delay=delay)
-        return True
+    def action_clear_filter(self) -> None:
+        """escape: close the filter, back to the forest and the place from before it."""
+        self.plan_search.clear()
 
-    @on(PlanTree.MatchesShown)
-    def _matches_shown(self, message: PlanTree.MatchesShown) -> None:
-        if not self.plan_filter.empty:
-            self.query_one("#tree-column").border_title = f"Plans: {message.label}"
-
-    @on(PlanTree.MatchChosen)
-    def _match_chosen(self, message: PlanTree.MatchChosen) -> None:
-        self.action_clear_filter(reveal=message.plan_id)
-
-    def _back_to_forest(self, reveal: str | None = None) -> None:
-        """The forest as it was before the filter (on `reveal`, if given, instead)."""
-        self.query_one("#tree-column").border_title = "Plans"
-        if self.plan_filter.empty:
-            return
-        self.plan_filter = PlanFilter()
-        place = self.forest_place or TreePlace()
-        if reveal is not None and reveal != place.cursor_plan_id:
-            place = replace(place, cursor_plan_id=reveal, cursor_path=(), cursor_index=0)
-        self.forest_place = None
-        self.plan_tree.restore(place, None)
-
-    def action_clear_filter(self, reveal: str | None = None) -> None:
-        """Close the filter: back to the forest and the place from before it (escape), or on
-        the chosen match (enter on it)."""
-        box = self.filter_box
-        if not box.display and self.plan_filter.empty:
-            return
-        box.value = ""
-        self._show_filter_box(False)
-        self.query_one("#filter-status", Static).display = False
-        self._back_to_forest(reveal)
-        self.plan_tree.focus()
+    @on(FilterInput.EscapedKey)
+    async def _escaped_key(self, message: FilterInput.EscapedKey) -> None:
+        """Escape and the next key arrived as one (see key_after_escape): escape, then the
+        key's binding, run here: the tree, reloading after the escape, would not pass the
+        key on to the screen."""
+        self.action_clear_filter()
+        self.set_focus(self.plan_tree)
+        if not await self.app._check_bindings(message.key, priority=True):
+            await self.app._check_bindings(message.key)
 
     def action_reload(self) -> None:
         """Read everything on screen again, keeping expanded nodes, the cursor and scroll."""
         tree = self.plan_tree
-        if self.plan_filter.empty:
-            tree.restore(tree.place(), None)
-        else:
-            tree.search(self.plan_filter, keep_cursor=True)
+        self.plan_search.reload()
         pane = self.detail_pane
         if pane.plan_id is not None and pane.plan_id == tree.cursor_plan_id:
             pane.begin(pane.plan_id)
@@ -394,38 +248,10 @@ class PlansScreen(Screen[None]):
 
     # -- corrections -----------------------------------------------------------------------
 
-    def correction_target(self, mode: CorrectionMode) -> tuple[Plan, Decision] | str:
-        """The plan on screen and the decision `r`/`a` would correct, or why there is none."""
-        verb = "revert" if mode == CorrectionMode.REVERT else "append after"
-        if self.context.read_only:
-            return ("read-only: plandesk was started with --read-only (or read_only = true in "
-                    "its config file); corrections are disabled.")
-        tree, pane = self.plan_tree, self.detail_pane
-        cursor = tree.cursor_plan_id
-        if cursor is None:
-            return "Highlight a plan first."
-        if pane.failure is not None and pane.plan_id == cursor:
-            return (f"The detail of plan {cursor} could not be loaded ({pane.failure}); "
-                    "nothing of it can be corrected here.")
-        detail = pane.detail
-        if detail is None or pane.loading or pane.plan_id != cursor \
-                or detail.plan.plan_id != cursor:
-            return "The highlighted plan's detail is still loading; try again once it shows."
-        if not detail.decisions:
-            return f"{visible(detail.plan.namespaced_name)} has no decisions to correct."
-        if pane.active_tab != "decisions":
-            return f"Pick the decision to {verb} in the Decisions tab, then press the key again."
-        decision = pane.selected_decision
-        if decision is None:
-            return f"Pick the decision to {verb} in the Decisions table."
-        refusal = detail.correction_refusal(decision.decision_id)
-        if refusal is not None:
-            return refusal
-        return detail.plan, decision
-
     def action_correct(self, mode: str) -> None:
         chosen = CorrectionMode(mode)
-        target = self.correction_target(chosen)
+        target = correction_target(self.plan_tree, self.detail_pane, chosen,
+                                   read_only=self.context.read_only)
         if isinstance(target, str):
             self.notify(target, title="Correction", severity="warning", markup=False)
             pane = self.detail_pane
@@ -463,35 +289,31 @@ class PlansScreen(Screen[None]):
         """A running correction reported a new state: show it in the Corrections tab."""
         self.detail_pane.show_attempt(attempt)
 
-    def correction_ended(self, plan_id: str, plan: Plan | None) -> None:
+    def correction_ended(self, plan_id: str, plan: Plan | None,
+                         decision_id: str | None = None) -> None:
         """A correction of `plan_id` ended (or was refused): refresh its tree row and detail,
-        in place (nothing collapses, the cursor stays)."""
+        in place (nothing collapses, the cursor stays), then highlight `decision_id`."""
         if plan is not None:
             self.plan_tree.update_plan(plan)
         pane = self.detail_pane
         if plan_id == pane.plan_id:
-            pane.begin(plan_id)
+            pane.begin(plan_id, decision_id=decision_id)
             self.load_detail(plan_id)
 
     # -- export ----------------------------------------------------------------------------
 
     def action_export(self) -> None:
         """`e`: export the plan on screen (the tree's cursor plan, once its detail shows)."""
-        pane, cursor = self.detail_pane, self.plan_tree.cursor_plan_id
-        detail = pane.detail
-        if cursor is None:
-            refusal = "Highlight a plan first."
-        elif detail is None or pane.loading or detail.plan.plan_id != cursor:
-            refusal = "The highlighted plan's detail is still loading; try again once it shows."
-        else:
-            from tui.screens.export import ExportModal
-
-            self.app.push_screen(
-                ExportModal(self.context, cursor, detail.plan.namespaced_name,
-                            detail.child_count),
-                callback=self._export_done)
+        detail = shown_detail(self.plan_tree, self.detail_pane)
+        if isinstance(detail, str):
+            self.notify(detail, title="Export", severity="warning", markup=False)
             return
-        self.notify(refusal, title="Export", severity="warning", markup=False)
+        from tui.screens.export import ExportModal
+
+        self.app.push_screen(
+            ExportModal(self.context, detail.plan.plan_id, detail.plan.namespaced_name,
+                        detail.child_count),
+            callback=self._export_done)
 
     def _export_done(self, result: ExportResult | None) -> None:
         if result is not None:
@@ -539,14 +361,10 @@ class PlansScreen(Screen[None]):
 
     def action_jump_to_root(self) -> None:
         """The tree cursor to the root (root_plan_id) of the plan on screen."""
-        cursor = self.plan_tree.cursor_plan_id
-        detail = self.detail_pane.detail
-        if cursor is None:
-            self.notify("Highlight a plan first.", title="Root", markup=False)
-        elif detail is None or detail.plan.plan_id != cursor:
-            self.notify("The highlighted plan's detail is still loading; try again once it "
-                        "shows.", title="Root", severity="warning", markup=False)
-        elif detail.plan.root_plan_id == cursor:
+        detail = shown_detail(self.plan_tree, self.detail_pane)
+        if isinstance(detail, str):
+            self.notify(detail, title="Root", severity="warning", markup=False)
+        elif detail.plan.root_plan_id == detail.plan.plan_id:
             self.notify(f"{visible(detail.plan.namespaced_name)} is the root of its tree.",
                         title="Root", markup=False)
         else:
@@ -564,13 +382,7 @@ class PlansScreen(Screen[None]):
 
     def jump_to(self, plan_id: str) -> None:
         """Show `plan_id` in the tree (clearing any filter), expanding its ancestors."""
-        if not self.plan_filter.empty:
-            self.plan_filter = PlanFilter()
-            self.forest_place = None
-            self.filter_box.value = ""
-            self._show_filter_box(False)
-            self.query_one("#filter-status", Static).display = False
-            self.query_one("#tree-column").border_title = "Plans"
+        self.plan_search.drop()
         self._show_tree()
         self.plan_tree.focus()
         self.plan_tree.reveal(plan_id)

@@ -10,6 +10,7 @@ from textual.widget import Widget
 
 from tui.widgets.detail_overview import BREADCRUMB_SEPARATOR
 from tui.widgets.plan_detail import PlanDetailPane
+from tui.widgets.plan_on_screen import HIGHLIGHT_FIRST, STILL_LOADING
 from tui.widgets.plan_tree import PlanTree
 
 # The plans screen's copy keys (its `action_copy` asks `copy_for` what to copy).
@@ -32,7 +33,7 @@ def copy_for(tree: PlanTree, pane: PlanDetailPane, focused: Widget | None, *,
     """What to copy, or why there is nothing (the plan's detail is the source of names)."""
     cursor = tree.cursor_plan_id
     if cursor is None:
-        return "Highlight a plan first."
+        return HIGHLIGHT_FIRST
     detail = pane.detail if pane.plan_id == cursor and not pane.loading else None
     if not path and focused is pane.decision_table and pane.active_tab == "decisions":
         decision = pane.selected_decision
@@ -42,6 +43,6 @@ def copy_for(tree: PlanTree, pane: PlanDetailPane, focused: Widget | None, *,
     if not path:
         return Copy(cursor, "plan id")
     if detail is None or detail.plan.plan_id != cursor:
-        return "The highlighted plan's detail is still loading; try again once it shows."
+        return STILL_LOADING
     names = (*detail.ancestor_names, detail.plan.namespaced_name)
     return Copy(BREADCRUMB_SEPARATOR.join(names), "path")

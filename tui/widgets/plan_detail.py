@@ -71,6 +71,8 @@ class PlanDetailPane(Vertical):
         # States reported by running corrections, newer than the last loaded detail.
         self.live_attempts: dict[str, CorrectionAttempt] = {}
         self._waiting: PlanDetail | None = None
+        # the decision to highlight once the plan being read again shows
+        self._keep_decision_id: str | None = None
 
     def compose(self) -> ComposeResult:
         def table(id: str, *columns: str) -> DataTable[Text]:
@@ -130,8 +132,15 @@ class PlanDetailPane(Vertical):
             return None
         return next((w for w in pane.query("*") if w.focusable), None)
 
-    def begin(self, plan_id: str) -> None:
-        """The tree moved to `plan_id`: nothing of the previous plan stays usable."""
+    def begin(self, plan_id: str, *, decision_id: str | None = None) -> None:
+        """The tree moved to `plan_id`: nothing of the previous plan stays usable.
+
+        The plan on screen read again (reload, a correction ended) keeps its highlighted
+        decision, or highlights `decision_id` (the one a correction created) once it shows.
+        """
+        selected = self.selected_decision if plan_id == self.plan_id else None
+        self._keep_decision_id = decision_id or (
+            selected.decision_id if selected is not None else None)
         self.plan_id = plan_id
         self.detail = None
         self.failure = None
@@ -190,8 +199,13 @@ class PlanDetailPane(Vertical):
             self.call_after_refresh(self._show_when_mounted)
             return
         self._waiting = None
-        # the same plan read again (a live refresh) keeps its highlighted decision
-        selected = self.selected_decision if self.plan_id == detail.plan.plan_id else None
+        # the same plan read again keeps its highlighted decision: the one still shown (a
+        # live refresh), or the one begin() kept
+        same_plan = self.plan_id == detail.plan.plan_id
+        selected = self.selected_decision if same_plan else None
+        keep = (selected.decision_id if selected is not None
+                else self._keep_decision_id if same_plan else None)
+        self._keep_decision_id = None
         self.plan_id = detail.plan.plan_id
         self.failure = None
         self.loading = False
@@ -211,7 +225,7 @@ class PlanDetailPane(Vertical):
         self.query_one("#snapshot-json", Static).update(snapshot_json_content(detail))
         self.query_one("#snapshot-drift", Static).update(drift_content(detail))
         self._fill_inputs(detail)
-        self._fill_decisions(detail, selected.decision_id if selected is not None else None)
+        self._fill_decisions(detail, keep)
         self._fill_corrections(detail)
 
     def _fill_inputs(self, detail: PlanDetail) -> None:

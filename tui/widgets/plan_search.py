@@ -1,0 +1,207 @@
+"""The plans screen's tree column: the `/` filter box, its status line and the plan tree it
+searches, and the way back from the matches to the forest as the user left it.
+
+The screen keeps the keys (`/`, `enter` and `escape` are its bindings, see
+tui/screens/plans.py) and calls in here; the column owns what the filter shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from textual import events, on
+from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.keys import _character_to_key
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from store.plans import PlanFilter
+from tui.widgets.literal import literal
+from tui.widgets.plan_rows import TreePlace
+from tui.widgets.plan_tree import PlanTree
+
+if TYPE_CHECKING:
+    from store.db import SessionFactory
+
+# Results follow typing once the keys pause this long (seconds); enter searches at once.
+SEARCH_DEBOUNCE = 0.1
+TITLE = "Plans"
+
+# The characters Textual's parser makes of escape + one key ("\x1b4" is "¢", macOS's
+# option+4), mapped back to that key. Textual reads escape + a letter as alt+letter.
+AFTER_ESCAPE = {
+    text: sequence[1] for sequence, text in ANSI_SEQUENCES_KEYS.items()
+    if isinstance(text, str) and len(sequence) == 2 and sequence[0] == "\x1b"
+}
+
+
+def key_after_escape(event: events.Key) -> str | None:
+    """The key typed right after escape, if `event` is what the terminal made of the pair.
+
+    A terminal sends alt+key as escape then the key, so escape and the next key sent
+    together are read as one key: in tmux, whose escape-time holds an escape for 500 ms by
+    default, escape then `4` typed at a normal pace arrives as "¢". Text for a plan search
+    never needs alt or these characters; the pair is taken as escape then the key.
+    """
+    character = event.character
+    if character is None or len(character) != 1:
+        return None
+    if event.key.startswith("alt+") or character in AFTER_ESCAPE:
+        # the name bindings know it by ("4", "j", "minus"); Textual names a character so
+        return _character_to_key(AFTER_ESCAPE.get(character, character))
+    return None
+
+
+class FilterInput(Input):
+    """The filter box: an escape sent together with the next key still closes it."""
+
+    class EscapedKey(Message, bubble=True):
+        """Escape and `key` arrived as one key: close the filter, then press `key`."""
+
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
+    async def _on_key(self, event: events.Key) -> None:
+        key = key_after_escape(event)
+        if key is None:
+            return  # Input's own handler types it
+        event.stop()
+        event.prevent_default()
+        self.post_message(self.EscapedKey(key))
+
+
+class PlanSearch(Vertical):
+    """The filter box over the plan tree; the filter in effect and where the user was."""
+
+    def __init__(self, session: SessionFactory, *, page_size: int, id: str | None = None
+                 ) -> None:
+        super().__init__(id=id)
+        self.session = session
+        self.page_size = page_size
+        self.plan_filter = PlanFilter()
+        # where the user was in the unfiltered forest, for when the filter is cleared
+        self.forest_place: TreePlace | None = None
+
+    def compose(self) -> ComposeResult:
+        yield FilterInput(placeholder="search: text or id, phase:execute state:errored",
+                          id="filter")
+        yield Static(id="filter-status")
+        yield PlanTree(self.session, page_size=self.page_size, id="plan-tree")
+
+    def on_mount(self) -> None:
+        self.border_title = TITLE
+        self.show_box(False)
+        self.status.display = False
+
+    @property
+    def plan_tree(self) -> PlanTree:
+        return self.query_one(PlanTree)
+
+    @property
+    def filter_box(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    @property
+    def status(self) -> Static:
+        return self.query_one("#filter-status", Static)
+
+    def show_box(self, show: bool) -> None:
+        # A hidden Input is also disabled, so that focus can never land on it unseen.
+        box = self.filter_box
+        box.display = show
+        box.disabled = not show
+
+    def open(self) -> None:
+        """Show the box and focus it at once (see PlansScreen.action_filter)."""
+        box = self.filter_box
+        self.show_box(True)
+        self.screen.set_focus(box)
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        if self.filter_box.display:  # not the box being emptied as it closes
+            self.search(event.value, delay=SEARCH_DEBOUNCE)
+
+    def search(self, query: str, *, delay: float, say_errors: bool = False) -> bool:
+        """Show the plans `query` matches, with their ancestors, after `delay` seconds; an
+        empty query shows the forest as it was. False if the query cannot be read."""
+        status = self.status
+        try:
+            plan_filter = PlanFilter.parse(query)
+        except ValueError as exc:
+            status.display = True
+            status.update(literal(str(exc)))
+            if say_errors:
+                self.notify(str(exc), title="Filter", severity="error", markup=False)
+            return False  # the box keeps what was typed, to be fixed
+        if plan_filter.empty:
+            status.display = False
+            self.back_to_forest()
+            return True
+        status.display = True
+        status.update(literal(f"matches for {query.strip()} (escape: back to the tree)"))
+        if plan_filter == self.plan_filter:
+            return True
+        tree = self.plan_tree
+        if self.plan_filter.empty:
+            self.forest_place = tree.place()
+        self.plan_filter = plan_filter
+        self.border_title = f"{TITLE}: searching…"
+        tree.search(plan_filter, delay=delay)
+        return True
+
+    @on(PlanTree.MatchesShown)
+    def _matches_shown(self, message: PlanTree.MatchesShown) -> None:
+        if not self.plan_filter.empty:
+            self.border_title = f"{TITLE}: {message.label}"
+
+    @on(PlanTree.MatchChosen)
+    def _match_chosen(self, message: PlanTree.MatchChosen) -> None:
+        self.clear(reveal=message.plan_id)
+
+    def back_to_forest(self, reveal: str | None = None) -> None:
+        """The forest as it was before the filter (on `reveal`, if given, instead)."""
+        self.border_title = TITLE
+        if self.plan_filter.empty:
+            return
+        self.plan_filter = PlanFilter()
+        place = self.forest_place or TreePlace()
+        if reveal is not None and reveal != place.cursor_plan_id:
+            place = replace(place, cursor_plan_id=reveal, cursor_path=(), cursor_index=0)
+        self.forest_place = None
+        self.plan_tree.restore(place, None)
+
+    def clear(self, reveal: str | None = None) -> None:
+        """Close the filter: back to the forest and the place from before it (escape), or on
+        the chosen match (enter on it)."""
+        box = self.filter_box
+        if not box.display and self.plan_filter.empty:
+            return
+        box.value = ""
+        self.show_box(False)
+        self.status.display = False
+        self.back_to_forest(reveal)
+        self.plan_tree.focus()
+
+    def drop(self) -> None:
+        """Close the filter without going back to the old place: a jump goes elsewhere."""
+        if self.plan_filter.empty:
+            return
+        self.plan_filter = PlanFilter()
+        self.forest_place = None
+        self.filter_box.value = ""
+        self.show_box(False)
+        self.status.display = False
+        self.border_title = TITLE
+
+    def reload(self) -> None:
+        """Read the tree again, keeping expanded nodes, the cursor and scroll."""
+        tree = self.plan_tree
+        if self.plan_filter.empty:
+            tree.restore(tree.place(), None)
+        else:
+            tree.search(self.plan_filter, keep_cursor=True)
