@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from store.models import CorrectionMode, Decision, Plan
+from store.enums import CorrectionMode
 from tui.widgets.literal import visible
 from tui.widgets.plan_detail import PlanDetailPane
 from tui.widgets.plan_tree import PlanTree
 
 if TYPE_CHECKING:
+    # the models load with SQLAlchemy, after the first roots are on screen
+    from store.models import Decision, Plan
     from store.plans import PlanDetail
 
 HIGHLIGHT_FIRST = "Highlight a plan first."
