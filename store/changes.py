@@ -1,4 +1,4 @@
-"""Noticing commits made by other connections, cheaply enough to ask four times a second.
+"""Noticing commits made by other connections, cheaply enough to ask ten times a second.
 
 SQLite: `PRAGMA data_version` on one long-lived connection of our own (it changes when any
 other connection commits). PostgreSQL: LISTEN on the channel the triggers of the live-notify
