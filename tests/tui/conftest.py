@@ -26,3 +26,25 @@ def no_live_refresh(monkeypatch: pytest.MonkeyPatch) -> None:
     included; tests not about it run without it so that what they check stays put
     (test_live.py and the tmux tests turn it on)."""
     monkeypatch.setattr(PlandeskApp, "LIVE_UPDATES", False)
+
+
+@pytest.fixture
+def snap_compare(snap_compare, request: pytest.FixtureRequest):
+    """pytest-textual-snapshot's `snap_compare`, whose failure shows which rows differ (the
+    plugin's HTML report stays on the machine that ran the tests)."""
+    import pickle
+
+    from pytest_textual_snapshot import node_to_report_path
+    from snapshot_text import screen_difference
+
+    def compare(*args: object, **kwargs: object) -> bool:
+        if snap_compare(*args, **kwargs):
+            return True
+        data = pickle.loads(node_to_report_path(request.node).read_bytes())
+        expected_svg, actual_svg, snapshot_exists = data[1], data[2], data[9]
+        if not snapshot_exists:
+            return False
+        pytest.fail("the screen differs from its snapshot:\n"
+                    + screen_difference(expected_svg, actual_svg), pytrace=False)
+
+    return compare
