@@ -221,10 +221,28 @@ async def settle(pilot: Pilot[None]) -> None:
         if quiet == 3:
             break
         await pilot.pause(0.01)
-    for box in app.query(Input):
-        box.cursor_blink = False
-    for area in app.query(TextArea):
-        area.cursor_blink = False
+    # on every screen of the stack: app.query does not reach a modal's widgets
+    for screen in app.screen_stack:
+        for box in screen.query(Input):
+            box.cursor_blink = False
+        for area in screen.query(TextArea):
+            area.cursor_blink = False
+
+
+async def steady_screen(pilot: Pilot[None]) -> None:
+    """Wait until the screen draws the same three times in a row, 20 ms apart: whatever a
+    finished worker left to do after a refresh (a focus move, a scroll into view, the footer's
+    keys) is drawn before a snapshot is taken, however slow the machine."""
+    app = pilot.app
+    last, same = "", 0
+    for _ in range(200):
+        await pilot.pause(0.02)
+        drawn = app.export_screenshot()
+        same = same + 1 if drawn == last else 0
+        if same == 2:
+            return
+        last = drawn
+    raise AssertionError("the screen kept changing for 4 s")
 
 
 async def until(pilot: Pilot[None], condition: Callable[[], object], what: str) -> None:
@@ -264,6 +282,7 @@ class State:
     def run_before(self) -> Callable[[Pilot[None]], Awaitable[None]]:
         async def run(pilot: Pilot[None]) -> None:
             await press(pilot, *self.keys)
+            await steady_screen(pilot)
 
         return run
 
