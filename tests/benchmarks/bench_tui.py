@@ -21,11 +21,14 @@ import asyncio
 import json
 import os
 import resource
+import sqlite3
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from store.revisions import head_revision
 
 SMALL = 10_500
 WIDE = 10_000
@@ -33,15 +36,35 @@ HERE = Path(__file__).resolve()
 
 
 def seeded(folder: Path, plans: int) -> Path:
+    """The cached database of `plans` plans, seeded if missing and brought to head if it was
+    seeded by an older plandesk (a file behind head opens the migration screen, not plans)."""
     path = folder / f"bench-{plans}.db"
+    plandesk = Path(sys.executable).with_name("plandesk")
     if not path.exists():
-        plandesk = Path(sys.executable).with_name("plandesk")
+        # seeded beside it and renamed, so an interrupted seed leaves no half database cached
+        partial = path.with_name(path.name + ".tmp")
+        partial.unlink(missing_ok=True)
         subprocess.run(
-            [str(plandesk), "seed", str(path), "--plans", str(plans), "--max-depth", "8",
+            [str(plandesk), "seed", str(partial), "--plans", str(plans), "--max-depth", "8",
              "--wide", str(WIDE)],
             check=True,
         )
+        partial.rename(path)
+    if stored_revision(path) != head_revision():
+        subprocess.run([str(plandesk), "db", "upgrade", "--db", str(path)], check=True,
+                       stdout=subprocess.DEVNULL)
     return path
+
+
+def stored_revision(path: Path) -> str | None:
+    connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        connection.close()
+    return None if row is None else str(row[0])
 
 
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
