@@ -131,3 +131,28 @@ def test_a_narrow_tree_says_phase_and_state_in_short_words() -> None:
                       tree_width=60, style_of=styles).plain
     assert narrow.endswith(" exec busy (2)") and "…/migrate-invoi" in narrow
     assert wide.rstrip().endswith("…EM17 execute processing (2)")
+
+
+@pytest.mark.parametrize("tree_width", [30, 60])
+@pytest.mark.parametrize("row_values", [
+    ("execute", "processing", 2, ""),
+    ("strategize", "queued", 0, ""),
+    ("bogus", "états", 12_345, "unreadable: phase 'bogus'"),
+    ("执行", "完成", 1, "unreadable: 状态"),  # wide characters take two cells each
+])
+def test_the_measured_facts_width_is_the_drawn_one(
+    row_values: tuple[str, str, int, str], tree_width: int
+) -> None:
+    """The tree measures rows without drawing them: the width must be the drawn one."""
+    from rich.text import Text
+
+    from tui.widgets.plan_label import facts_width, plan_label
+    from tui.widgets.plan_rows import PlanRow
+
+    phase, state, children, unreadable = row_values
+    row = PlanRow(plan_id="01KJPWT0S01JAWFV71SRD9EM17", name="n", phase=phase, state=state,
+                  child_count=children, unreadable=unreadable)
+    styles = {"id": Style(), "phase": Style(), "count": Style(), "unreadable": Style()}
+    drawn = plan_label(Text(""), row, id_chars=6, width=0, tree_width=tree_width,
+                       style_of=styles)
+    assert facts_width(row, id_chars=6, tree_width=tree_width) == drawn.cell_len

@@ -7,9 +7,9 @@ characters (the timestamp), while the random tail tells them apart within a few 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 
@@ -72,11 +72,18 @@ def facts_width(row: PlanRow, *, id_chars: int, tree_width: int) -> int:
     label is exactly `width` cells (the name is padded or cut to the rest), so a tree can
     measure its rows without drawing them."""
     wide = tree_width >= IDS_FROM_WIDTH
-    plan_id = short_id(row.plan_id, id_chars) if wide else None
-    return _facts(row, _UNSTYLED, plan_id, short_words=not wide).cell_len
-
-
-_UNSTYLED: defaultdict[str, Style] = defaultdict(Style)
+    # counted, not drawn: the tree measures each new row of a page with this
+    phase, state = row.phase, row.state
+    if not wide:
+        phase, state = SHORT_WORDS.get(phase, phase), SHORT_WORDS.get(state, state)
+    width = cell_len(phase) + cell_len(state) + 2
+    if wide:
+        width += 1 + cell_len(short_id(row.plan_id, id_chars))
+    if row.child_count:
+        width += len(f" ({row.child_count:,})")
+    if row.unreadable:
+        width += 1 + cell_len(row.unreadable)
+    return width
 
 
 def _facts(row: PlanRow, style_of: dict[str, Style], plan_id: str | None, *,
