@@ -208,16 +208,17 @@ class PlanTreePages(Tree[TreeRow]):
             placeholder.remove()
         else:
             index = len(parent.children)
-        added = 0
         reached_until = False
+        new_nodes: list[PlanNode] = []
         for node in page.nodes:
             if node.plan.plan_id in self.nodes_by_plan or (
                 until is not None and node.plan.plan_id >= until
             ):
                 reached_until = True
                 break
-            self._add_plan(parent, node, before=index + added)
-            added += 1
+            new_nodes.append(node)
+        self._add_plans(parent, new_nodes, before=index)
+        added = len(new_nodes)
         if page.has_more and not reached_until:
             gap = MoreRow(after=page.next_after, until=until, remaining=self._remaining(parent))
             parent.add_leaf(self._more_label(gap), gap, before=index + added)
@@ -244,10 +245,10 @@ class PlanTreePages(Tree[TreeRow]):
         gaps = sum(1 for child in parent.children if isinstance(child.data, MoreRow))
         return parent.data.child_count - loaded if gaps == 0 else None
 
-    def _add_plan(self, parent: TreeNode[TreeRow], node: PlanNode, before: int, *,
-                  context: bool = False) -> TreeNode[TreeRow]:
+    @staticmethod
+    def _plan_row(node: PlanNode, context: bool = False) -> PlanRow:
         plan = node.plan
-        row = PlanRow(
+        return PlanRow(
             plan_id=plan.plan_id,
             name=plan.namespaced_name,
             # stored text: an unreadable value may hold anything, escapes included
@@ -257,14 +258,36 @@ class PlanTreePages(Tree[TreeRow]):
             unreadable=plans.unreadable_label(plan.problems),
             context=context,
         )
+
+    def _add_plan(self, parent: TreeNode[TreeRow], node: PlanNode, before: int, *,
+                  context: bool = False) -> TreeNode[TreeRow]:
         tree_node = parent.add(
-            literal_text(plan.namespaced_name, one_line=True),
-            row,
+            literal_text(node.plan.namespaced_name, one_line=True),
+            self._plan_row(node, context),
             before=before,
             allow_expand=node.child_count > 0,
         )
-        self.nodes_by_plan[plan.plan_id] = tree_node
+        self.nodes_by_plan[node.plan.plan_id] = tree_node
         return tree_node
+
+    def _add_plans(self, parent: TreeNode[TreeRow], nodes: list[PlanNode], before: int) -> None:
+        """A page of plans at `before`, as `_add_plan` one by one would put them, but with
+        one invalidation: TreeNode.add invalidates the whole tree (and asks for a layout)
+        for every node. Uses Tree's private node API, as TreeNode.add does (Textual is
+        pinned to an exact version)."""
+        if not nodes:
+            return
+        added: list[TreeNode[TreeRow]] = []
+        for node in nodes:
+            # one line already (literal_text), so Tree.process_label has nothing to cut
+            label = literal_text(node.plan.namespaced_name, one_line=True)
+            tree_node = self._add_node(parent, label, self._plan_row(node))
+            tree_node._allow_expand = node.child_count > 0
+            self.nodes_by_plan[node.plan.plan_id] = tree_node
+            added.append(tree_node)
+        parent._children[before:before] = added
+        parent._updates += 1
+        self._invalidate()
 
     def update_plan(self, plan: Plan) -> None:
         """Redraw a loaded plan's row with its current phase and state (after a correction)."""
