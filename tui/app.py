@@ -28,7 +28,7 @@ from textual.widgets import Input, TextArea
 
 from store.locations import archive_root, artifacts_root, sqlite_path
 from tui.app_corrections import CorrectionRunning
-from tui.app_opening import OpenRequest, open_database
+from tui.app_opening import OpenRequest, freeze_startup_objects, open_database
 from tui.app_settings import SettingsKeeping
 from tui.commands import IntegrityCommands, PlanCommands
 from tui.config import DEFAULTS, Config
@@ -281,6 +281,7 @@ class PlandeskApp(CorrectionRunning, SettingsKeeping, App[None]):
         if not self.read_only:
             self.recover_corrections()
         self._start_live(message.engine)
+        freeze_startup_objects()
 
     # -- live refresh (tui/live.py) ------------------------------------------------------------
 

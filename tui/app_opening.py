@@ -8,6 +8,7 @@ first frame (tests/tui/test_startup_imports.py).
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 from store.locations import sqlite_path
@@ -78,3 +79,17 @@ def open_database(request: OpenRequest) -> DatabaseOpened | MigrationNeeded | Da
         return DatabaseOpened(status, None if request.shown_early else first_roots, engine)
     except Exception as exc:
         return DatabaseFailed(to_store_error(exc, url), url)
+
+
+_startup_frozen = False
+
+
+def freeze_startup_objects() -> None:
+    """Leave what opening made (modules, classes, the engine: most of the process's objects)
+    out of the garbage collector's scans from now on. A full collection over them stopped
+    the UI for a third of a second, in the middle of drawing a page of the tree. Once per
+    process: what later apps made (in tests) is collected as usual."""
+    global _startup_frozen
+    if not _startup_frozen:
+        _startup_frozen = True
+        gc.freeze()
