@@ -25,7 +25,8 @@ from store.seed import seed_database
 REPORT_FIRST_FRAME = """
 import asyncio, gc, json, sys, time
 
-HEAVY = ("alembic", "sqlalchemy", "sqlmodel", "psycopg", "pydantic")
+# pygments: the detail pane highlights JSON with it, after the first roots
+HEAVY = ("alembic", "sqlalchemy", "sqlmodel", "psycopg", "pydantic", "pygments")
 # store modules the first frame may use: none of them imports SQLAlchemy
 LIGHT_STORE = {"store", "store.locations"}
 

@@ -6,7 +6,6 @@ import json
 from typing import TYPE_CHECKING
 
 from textual.content import Content
-from textual.highlight import highlight
 
 from tui.widgets.detail_text import heading, when
 from tui.widgets.literal import literal, visible
@@ -42,6 +41,9 @@ def snapshot_json_content(detail: PlanDetail) -> Content:
     if snapshot.data is None:
         return literal(snapshot.raw)
     pretty = json.dumps(snapshot.data, indent=2, sort_keys=True, ensure_ascii=True)
+    # Pygments loads with the first highlighted JSON, not before the first roots
+    from textual.highlight import highlight
+
     return highlight(pretty, language="json")
 
 

@@ -6,7 +6,6 @@ import json
 from datetime import datetime, timedelta
 
 from textual.content import Content
-from textual.highlight import highlight
 
 from tui.widgets.literal import literal
 
@@ -45,4 +44,7 @@ def stored_json(raw: str) -> Content:
             literal("unreadable: not valid JSON, shown as stored", "$text-error"),
             literal(raw),
         ])
+    # Pygments loads with the first highlighted JSON, not before the first roots
+    from textual.highlight import highlight
+
     return highlight(json.dumps(value, indent=2, ensure_ascii=True), language="json")
