@@ -156,3 +156,36 @@ def test_the_measured_facts_width_is_the_drawn_one(
     drawn = plan_label(Text(""), row, id_chars=6, width=0, tree_width=tree_width,
                        style_of=styles)
     assert facts_width(row, id_chars=6, tree_width=tree_width) == drawn.cell_len
+
+
+def test_a_tree_not_laid_out_yet_measures_its_rows_without_drawing_them() -> None:
+    """The first roots are placed at mount, before the tree has a width: measuring them must
+    not draw 200 labels (it did, through Tree's own get_label_width), and must say what the
+    unpadded row would take."""
+    from collections import defaultdict
+
+    from rich.cells import cell_len
+
+    from store.plans import PlanNode
+    from store.plans.summaries import PlanSummary
+    from tui.widgets.plan_label import plan_label
+    from tui.widgets.plan_rows import PlanRow
+
+    tree = PlanTree(lambda: None)  # type: ignore[arg-type, return-value]
+    summaries = [PlanSummary(plan_id=f"01KJPWT0S01JAWFV71SRD9EM1{n}", parent_plan_id=None,
+                             root_plan_id=f"01KJPWT0S01JAWFV71SRD9EM1{n}",
+                             namespaced_name=name, namespace="billing", phase="execute",
+                             processing_state="queued", problems=())
+                 for n, name in enumerate(["billing/migrate-invoices", "billing/日本語"])]
+    tree._add_plans(tree.root, [PlanNode(summaries[0], 3), PlanNode(summaries[1], 0)], 0)
+    drawn: list[object] = []
+    tree.render_label = lambda *args: drawn.append(args)  # type: ignore[method-assign]
+
+    for node in tree.root.children:
+        row = node.data
+        assert isinstance(row, PlanRow)
+        icon = tree.ICON_NODE if node.allow_expand else ""
+        label = plan_label(node.label, row, id_chars=tree.id_chars, width=0,  # type: ignore[arg-type]
+                           tree_width=0, style_of=defaultdict(Style))
+        assert tree.get_label_width(node) == cell_len(icon) + label.cell_len
+    assert drawn == []

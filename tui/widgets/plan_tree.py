@@ -189,9 +189,15 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
         icon = (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
                 ) if node.allow_expand else ""
         room = self._label_room(node, cell_len(icon))
-        if room > 0 and facts_width(row, id_chars=self.id_chars,
-                                    tree_width=self.scrollable_content_region.width) < room:
+        tree_width = self.scrollable_content_region.width
+        facts = facts_width(row, id_chars=self.id_chars, tree_width=tree_width)
+        if room > 0 and facts < room:
             width = cell_len(icon) + room
+        elif tree_width <= 0:
+            # not laid out yet (the first roots are placed at mount): the unpadded row
+            label = node.label
+            width = cell_len(icon) + (label.cell_len if isinstance(label, Text)
+                                      else cell_len(str(label))) + facts
         else:
             width = super().get_label_width(node)
         self._label_widths[node.id] = (shows, width)
