@@ -178,9 +178,10 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
         row = node.data
         if not isinstance(row, PlanRow):
             return super().get_label_width(node)
+        # read once: Widget works the region out anew on each read (a third of the measuring)
+        tree_width = self.scrollable_content_region.width
         shows = (node.label, node.allow_expand, node.is_expanded, row.phase, row.state,
-                 row.child_count, row.unreadable, row.context, self.id_chars,
-                 self.scrollable_content_region.width)
+                 row.child_count, row.unreadable, row.context, self.id_chars, tree_width)
         known = self._label_widths.get(node.id)
         if known is not None and known[0] == shows:
             return known[1]
@@ -188,8 +189,7 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
         # need to draw it, which placing a search's matches did for every line
         icon = (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
                 ) if node.allow_expand else ""
-        room = self._label_room(node, cell_len(icon))
-        tree_width = self.scrollable_content_region.width
+        room = self._label_room(node, cell_len(icon), tree_width)
         facts = facts_width(row, id_chars=self.id_chars, tree_width=tree_width)
         if room > 0 and facts < room:
             width = cell_len(icon) + room
@@ -212,10 +212,10 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
         else:
             prefix = ("", base_style)
         if isinstance(row, PlanRow):
+            tree_width = self.scrollable_content_region.width
             label = plan_label(text, row, id_chars=self.id_chars,
-                               width=self._label_room(node, len(prefix[0])),
-                               tree_width=self.scrollable_content_region.width,
-                               style_of=self._label_styles())
+                               width=self._label_room(node, len(prefix[0]), tree_width),
+                               tree_width=tree_width, style_of=self._label_styles())
             if row.context:  # an ancestor shown only for a filter match's sake: dimmed
                 label.stylize(self.get_component_rich_style("plan-tree--context", partial=True))
         else:
@@ -227,9 +227,9 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
         label.stylize(style)
         return Text.assemble(prefix, label)
 
-    def _label_room(self, node: TreeNode[TreeRow], prefix_width: int) -> int:
-        """The cells a label has after its guides and icon (0: not laid out yet)."""
-        width = self.scrollable_content_region.width
+    def _label_room(self, node: TreeNode[TreeRow], prefix_width: int, width: int) -> int:
+        """The cells a label has in a tree `width` wide after its guides and icon (0: not
+        laid out yet)."""
         if width <= 0:
             return 0
         depth = 0
