@@ -205,9 +205,10 @@ async def settle(pilot: Pilot[None]) -> None:
     app = pilot.app
     quiet = 0
     for _ in range(60):
+        awaited = [w for w in app.workers if w.group != WATCH_GROUP]
         try:
-            await app.workers.wait_for_complete(
-                [w for w in app.workers if w.group != WATCH_GROUP])
+            if awaited:  # Textual waits for every worker, the watcher too, given an empty list
+                await app.workers.wait_for_complete(awaited)
         except WorkerCancelled:
             # a newer search cancelled an older one (as typing does): that one is done
             quiet = 0
