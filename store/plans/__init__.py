@@ -10,6 +10,7 @@ behind the app's back never keeps the rest of the database from opening.
 - `rows`: summaries of plan rows and the problems of values the models cannot read
 - `paths`: ancestors, descendants, parent and root, safe against cycles and depth
 - `pages`: keyset pages for the tree, the filter, End, jumps and reloads
+- `refresh`: what a live refresh reads again (loaded levels outside their gaps, named plans)
 - `filters`, `search`: what `/` filters on, and the matches with their ancestors (index)
 - `detail`: everything the detail pane shows of one plan
 - `create`: creating a plan
@@ -49,10 +50,13 @@ if TYPE_CHECKING:
         descendant_count,
         tree_size,
     )
+    from store.plans.refresh import loaded_levels, plan_nodes
     from store.plans.rows import child_counts
     from store.plans.search import MatchChunk, SearchResult, matches_of, search_matches
     from store.plans.summaries import (
         PAGE_SIZE,
+        LevelRows,
+        LoadedLevel,
         PlanNode,
         PlanPage,
         PlanSummary,
@@ -64,6 +68,8 @@ __all__ = [
     "MAX_ANCESTOR_DEPTH",
     "PAGE_SIZE",
     "AncestorPath",
+    "LevelRows",
+    "LoadedLevel",
     "MatchChunk",
     "PlanDetail",
     "PlanFilter",
@@ -86,10 +92,12 @@ __all__ = [
     "get_plan",
     "last_page",
     "level_pages",
+    "loaded_levels",
     "matches_of",
     "new_plan_id",
     "plan_detail",
     "plan_details",
+    "plan_nodes",
     "reveal_path",
     "roots_page",
     "search_matches",
@@ -110,9 +118,10 @@ _MODULE_OF = {
     **dict.fromkeys(("MAX_ANCESTOR_DEPTH", "AncestorPath", "PlanNotFoundError", "PlanPathError",
                      "ancestor_ids", "ancestor_path", "descendant_count", "tree_size"), "paths"),
     "child_counts": "rows",
+    **dict.fromkeys(("loaded_levels", "plan_nodes"), "refresh"),
     **dict.fromkeys(("MatchChunk", "SearchResult", "matches_of", "search_matches"), "search"),
-    **dict.fromkeys(("PAGE_SIZE", "PlanNode", "PlanPage", "PlanSummary", "RowProblem",
-                     "unreadable_label"), "summaries"),
+    **dict.fromkeys(("PAGE_SIZE", "LevelRows", "LoadedLevel", "PlanNode", "PlanPage",
+                     "PlanSummary", "RowProblem", "unreadable_label"), "summaries"),
 }
 
 
