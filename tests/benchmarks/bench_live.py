@@ -1,6 +1,14 @@
-"""Benchmark of live refresh (not a timed test): external commit to screen, and idle CPU.
+"""Benchmark of live refresh (not a timed test): external commit to screen, the UI thread's
+time per refresh, and idle CPU.
 
     .venv/bin/python tests/benchmarks/bench_live.py [--runs 30] [--idle 10] [--pg ADMIN_URL]
+                                                    [--loaded 2000] [--ui-only]
+
+In process, with Pilot, on a demo SQLite file whose first root has 10,000 more children:
+  - UI-thread time per refresh: --loaded of them on screen (one page that long), the CPU time
+    of the app's event-loop thread from `refresh_live()` until the refresh is applied and
+    painted, after another connection renamed one loaded row, against a refresh that finds
+    nothing changed (medians of --runs / 2 each, interleaved);
 
 The real `plandesk` runs in tmux on a demo database (SQLite, and PostgreSQL when --pg or
 $PLANDESK_TEST_PG_URL gives an admin URL); it is read back with `capture-pane`:
@@ -15,7 +23,9 @@ $PLANDESK_TEST_PG_URL gives an admin URL); it is read back with `capture-pane`:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -99,6 +109,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def measure(url: str, folder: Path, runs: int, idle: float) -> dict[str, float]:
     env = {"TEXTUAL_ANIMATIONS": "none", "PLANDESK_ARTIFACTS": str(folder / "artifacts")}
+    if "PYTHONPATH" in os.environ:  # another checkout's code measured with this script
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     subprocess.run([str(PLANDESK), "demo", url], check=True, capture_output=True,
                    env={**os.environ, **env})
     writer = sa.create_engine(url if "://" in url else f"sqlite:///{url}")
@@ -152,14 +164,112 @@ def bare_idle_cpu(folder: Path, idle: float) -> float:
         return idle_cpu(process, idle)
 
 
+def wide_level_database(folder: Path, children: int) -> tuple[str, str]:
+    """A demo SQLite file whose first root has `children` more children (copies of one of its
+    own, with ids after theirs); its URL and that root's id."""
+    path = folder / "wide.db"
+    subprocess.run([str(PLANDESK), "demo", str(path)], check=True, capture_output=True)
+    with sqlite3.connect(path) as connection:
+        root_id, child_id = connection.execute(
+            "SELECT parent.plan_id, child.plan_id FROM plans parent JOIN plans child "
+            "ON child.parent_plan_id = parent.plan_id WHERE parent.namespaced_name = ? "
+            "ORDER BY child.plan_id DESC LIMIT 1", (FIRST_ROOT,)).fetchone()
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(plans)")]
+        copied = ", ".join(
+            "? || printf('-%06d', n)" if name == "plan_id"
+            else "'bench/wide-' || printf('%06d', n)" if name == "namespaced_name"
+            else name for name in columns)
+        connection.execute(
+            f"WITH RECURSIVE numbers(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM numbers "
+            f"WHERE n < ?) INSERT INTO plans ({', '.join(columns)}) SELECT {copied} "
+            f"FROM plans, numbers WHERE plans.plan_id = ?", (children, child_id, child_id))
+    return f"sqlite:///{path}", root_id
+
+
+async def _refresh_costs(url: str, root_id: str, loaded: int, runs: int,
+                         ) -> dict[str, list[float]]:
+    """UI-thread CPU (`time.thread_time` of the event loop's thread: the apply and the paint;
+    the worker's query runs on its own thread) per live refresh of a tree with `loaded` rows of
+    the wide level on screen: with nothing changed, and after one row was renamed."""
+    from tui.app import PlandeskApp
+    from tui.screens.plans import PlansScreen
+
+    app = PlandeskApp(url)
+    app.LIVE_UPDATES = False  # refreshes are started by hand, one at a time
+    writer = sa.create_engine(url)
+    costs: dict[str, list[float]] = {"unchanged": [], "one update": []}
+    async with app.run_test(size=(120, 40)) as pilot:
+        async def until(holds: Callable[[], bool]) -> None:
+            for _ in range(6000):
+                if holds():
+                    return
+                await pilot.pause(0.005)
+            raise TimeoutError("the app did not get there")
+
+        def screen_of() -> PlansScreen | None:
+            screen = app.plans_screen
+            return screen if screen is not None and screen.query("PlanTree") else None
+
+        await until(lambda: screen_of() is not None and screen_of().plan_tree.cursor_plan_id
+                    is not None)  # type: ignore[union-attr]
+        screen = screen_of()
+        assert screen is not None
+        tree = screen.plan_tree
+        tree.page_size = loaded
+        tree.focus()
+        await pilot.press("right")
+        await until(lambda: len(tree.nodes_by_plan) > loaded)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+        def idle() -> bool:
+            return not tree.live_fetching and not any(
+                w.group == "live-refresh" and not w.is_finished for w in app.workers)
+
+        for run in range(2 * runs):
+            kind = "unchanged" if run % 2 == 0 else "one update"
+            if kind == "one update":
+                with writer.begin() as connection:
+                    connection.execute(sa.text(
+                        "UPDATE plans SET namespaced_name = :n WHERE plan_id = "
+                        "(SELECT plan_id FROM plans WHERE parent_plan_id = :p "
+                        "ORDER BY plan_id LIMIT 1 OFFSET :k)"),
+                        {"n": f"bench/renamed-{run}", "p": root_id, "k": loaded // 2})
+            await pilot.pause()
+            started = time.thread_time()
+            screen.refresh_live()
+            await until(idle)
+            await pilot.pause()  # the repaint it asked for
+            costs[kind].append(time.thread_time() - started)
+    writer.dispose()
+    return costs
+
+
+def refresh_costs(folder: Path, loaded: int, runs: int) -> dict[str, float]:
+    url, root_id = wide_level_database(folder, 10_000)
+    costs = asyncio.run(_refresh_costs(url, root_id, loaded, runs))
+    return {kind: 1000 * statistics.median(values) for kind, values in costs.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--idle", type=float, default=10.0)
     parser.add_argument("--pg", default=os.environ.get("PLANDESK_TEST_PG_URL"))
+    parser.add_argument("--ui-only", action="store_true",
+                        help="only the UI-thread time per refresh (no tmux)")
+    parser.add_argument("--loaded", type=int, default=2000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="plandesk-bench-live-") as tmp:
         folder = Path(tmp)
+        os.environ["TEXTUAL_ANIMATIONS"] = "none"
+        costs = refresh_costs(folder, args.loaded, max(5, args.runs // 2))
+        print(f"UI-thread time per live refresh, {args.loaded:,} rows of a 10,000-child level "
+              f"loaded: one external update {costs['one update']:.1f} ms, nothing changed "
+              f"{costs['unchanged']:.1f} ms ({costs['one update'] / costs['unchanged']:.2f}x), "
+              "medians")
+        if args.ui_only:
+            return
         bare = bare_idle_cpu(folder, args.idle)
         print(f"bare Textual app idle CPU: {bare:.2f} % of a core")
         for backend in ("sqlite", "postgresql") if args.pg else ("sqlite",):

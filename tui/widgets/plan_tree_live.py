@@ -205,6 +205,8 @@ class LiveTreeRefresh:
             if parent is not None and level.parent_id in now:
                 tree._apply_level(parent, message.rows[level.parent_id], changed, removed)
         for plan_id, node in message.plans.items():
+            if node is None and plan_id not in tree.nodes_by_plan:
+                stale = True  # deleted unseen: its parent, if shown, counts one child less
             tree._apply_plan(plan_id, node, now, changed, removed)
         target = None
         if cursor_id is not None and cursor_id in removed:
