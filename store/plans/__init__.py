@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from store.plans.create import create_plan, new_plan_id
-    from store.plans.detail import PlanDetail, get_plan, plan_detail, plan_details
+    from store.plans.detail import (
+        PlanDetail,
+        get_plan,
+        plan_detail,
+        plan_details,
+        same_detail,
+    )
     from store.plans.filters import PlanFilter
     from store.plans.pages import (
         RevealStep,
@@ -100,6 +106,7 @@ __all__ = [
     "plan_nodes",
     "reveal_path",
     "roots_page",
+    "same_detail",
     "search_matches",
     "search_page",
     "siblings_from",
@@ -110,7 +117,8 @@ __all__ = [
 # Where each public name is defined: `summaries` and `filters` import no SQLAlchemy.
 _MODULE_OF = {
     **dict.fromkeys(("create_plan", "new_plan_id"), "create"),
-    **dict.fromkeys(("PlanDetail", "get_plan", "plan_detail", "plan_details"), "detail"),
+    **dict.fromkeys(("PlanDetail", "get_plan", "plan_detail", "plan_details",
+                     "same_detail"), "detail"),
     "PlanFilter": "filters",
     **dict.fromkeys(("RevealStep", "TailPage", "children_page", "find_plans", "last_page",
                      "level_pages", "reveal_path", "roots_page", "search_page",

@@ -222,9 +222,18 @@ async def _refresh_costs(url: str, root_id: str, loaded: int, runs: int,
         await app.workers.wait_for_complete()
         await pilot.pause()
 
-        def idle() -> bool:
-            return not tree.live_fetching and not any(
-                w.group == "live-refresh" and not w.is_finished for w in app.workers)
+        from tui.widgets.plan_tree_live import LiveRefreshed
+
+        # waited on without polling, which would cost the UI thread while the worker reads
+        applied = asyncio.Event()
+        post = tree.post_message
+
+        def posting(message: object) -> bool:
+            if isinstance(message, LiveRefreshed):
+                applied.set()
+            return post(message)  # type: ignore[arg-type]
+
+        tree.post_message = posting  # type: ignore[method-assign]
 
         for run in range(2 * runs):
             kind = "unchanged" if run % 2 == 0 else "one update"
@@ -236,9 +245,10 @@ async def _refresh_costs(url: str, root_id: str, loaded: int, runs: int,
                         "ORDER BY plan_id LIMIT 1 OFFSET :k)"),
                         {"n": f"bench/renamed-{run}", "p": root_id, "k": loaded // 2})
             await pilot.pause()
+            applied.clear()
             started = time.thread_time()
             screen.refresh_live()
-            await until(idle)
+            await applied.wait()
             await pilot.pause()  # the repaint it asked for
             costs[kind].append(time.thread_time() - started)
     writer.dispose()

@@ -306,12 +306,16 @@ class LiveTreeRefresh:
         row = tree_node.data
         assert isinstance(row, PlanRow)
         plan = node.plan
+        unreadable = plans.unreadable_label(plan.problems)
+        if (plan.namespaced_name, plan.phase, plan.processing_state, node.child_count,
+                unreadable) == _row_key(row):
+            return False  # as shown (no escapes to write out): most rows of a refresh
         before = _row_key(row)
         row.name = plan.namespaced_name
         row.phase = visible(plan.phase, keep_newlines=False)
         row.state = visible(plan.processing_state, keep_newlines=False)
         row.child_count = node.child_count
-        row.unreadable = plans.unreadable_label(plan.problems)
+        row.unreadable = unreadable
         if _row_key(row) == before:
             return False
         tree_node.allow_expand = node.child_count > 0 or bool(tree_node.children)
