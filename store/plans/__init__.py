@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from store.plans.create import create_plan, new_plan_id
     from store.plans.detail import (
         PlanDetail,
+        changed_parts,
         get_plan,
         plan_detail,
         plan_details,
@@ -90,6 +91,7 @@ __all__ = [
     "TailPage",
     "ancestor_ids",
     "ancestor_path",
+    "changed_parts",
     "child_counts",
     "children_page",
     "create_plan",
@@ -117,8 +119,8 @@ __all__ = [
 # Where each public name is defined: `summaries` and `filters` import no SQLAlchemy.
 _MODULE_OF = {
     **dict.fromkeys(("create_plan", "new_plan_id"), "create"),
-    **dict.fromkeys(("PlanDetail", "get_plan", "plan_detail", "plan_details",
-                     "same_detail"), "detail"),
+    **dict.fromkeys(("PlanDetail", "changed_parts", "get_plan", "plan_detail",
+                     "plan_details", "same_detail"), "detail"),
     "PlanFilter": "filters",
     **dict.fromkeys(("RevealStep", "TailPage", "children_page", "find_plans", "last_page",
                      "level_pages", "reveal_path", "roots_page", "search_page",

@@ -217,7 +217,14 @@ def _comparable(value: Any) -> Any:
     return value
 
 
+def changed_parts(shown: PlanDetail, read: PlanDetail) -> frozenset[str]:
+    """The fields of `read` that differ from `shown`'s (a live refresh redraws only those)."""
+    return frozenset(
+        f.name for f in dataclasses.fields(PlanDetail)
+        if _comparable(getattr(shown, f.name)) != _comparable(getattr(read, f.name)))
+
+
 def same_detail(shown: PlanDetail, read: PlanDetail) -> bool:
     """Whether `read` holds exactly what `shown` holds (a live refresh that found nothing new
     for this plan need not redraw it)."""
-    return bool(_comparable(shown) == _comparable(read))
+    return not changed_parts(shown, read)
