@@ -198,9 +198,10 @@ url, plan_id, stop = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
 engine = sa.create_engine(url if "://" in url else f"sqlite:///{url}")
 commits, start = 0, time.monotonic()
 with engine.connect() as connection:
-    if engine.dialect.name == "sqlite":
-        connection.exec_driver_sql("PRAGMA synchronous = NORMAL")  # no fsync per commit
-        connection.commit()
+    # no fsync per commit, so that one connection can reach ~1,000 commits a second
+    connection.exec_driver_sql("PRAGMA synchronous = NORMAL" if engine.dialect.name == "sqlite"
+                               else "SET synchronous_commit = off")
+    connection.commit()
     while not stop.exists():
         connection.execute(sa.text("UPDATE plans SET description = :d WHERE plan_id = :p"),
                            {"d": f"burst {commits}", "p": plan_id})
