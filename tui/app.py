@@ -324,7 +324,7 @@ class PlandeskApp(CorrectionRunning, SettingsKeeping, App[None]):
             return
         screen = self.plans_screen
         if screen is not None:
-            screen.refresh_live()
+            screen.refresh_live(message.plan_rows, message.plans_touched)
         from tui.screens.correction import CorrectionModal
 
         for modal in self.screen_stack:

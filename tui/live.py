@@ -22,7 +22,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     # store.changes and store.db load SQLAlchemy: imported where the database is open already
-    from store.changes import ChangeWatcher, WatchState
+    from store.changes import Change, ChangeWatcher, WatchState
     from store.db import Engine
 
 # the worker group of the one watching worker (it runs as long as the app: tests leave it out
@@ -30,15 +30,33 @@ if TYPE_CHECKING:
 WATCH_GROUP = "live-watch"
 # the least time between two reported changes: at most ~4 refreshes a second
 MIN_REFRESH_GAP = 0.25
+# more named rows than this in one report: refresh everything loaded instead of each of them
+MOST_NAMED_CHANGES = 200
 
 
 @dataclass
 class DatabaseChanged(Message):
-    """A poll found a commit by another connection (`changed`) or a new watcher state."""
+    """A poll found a commit by another connection (`changed`) or a new watcher state;
+    `changes` names the rows when every commit heard named its rows (PostgreSQL), else None."""
 
     changed: bool
     state: WatchState
     error: str | None = None
+    changes: tuple[Change, ...] | None = None
+
+    @property
+    def plan_rows(self) -> frozenset[str] | None:
+        """The plans whose own rows changed (None: unknown, anything may have)."""
+        if self.changes is None:
+            return None
+        return frozenset(c.key for c in self.changes if c.table == "plans" and c.key)
+
+    @property
+    def plans_touched(self) -> frozenset[str] | None:
+        """The plans any changed row belongs to (None: unknown)."""
+        if self.changes is None:
+            return None
+        return frozenset(c.plan_id for c in self.changes if c.plan_id)
 
 
 @dataclass
@@ -111,6 +129,7 @@ class LiveUpdates:
 
         reported_at = float("-inf")
         pending = False  # a change heard but not reported yet (the gap is not over)
+        heard: list[Change] | None = []  # the rows it named (None: some commit named none)
         state = WatchState.LIVE
         while not self.stopping.is_set():
             try:
@@ -118,23 +137,29 @@ class LiveUpdates:
                     # what comes before the gap is over is reported with it: no need to wake
                     # for each of a burst's notifications
                     self.stopping.wait(max(0.0, reported_at + self.refresh_gap - time.monotonic()))
-                    watcher.poll()
+                    changed = watcher.poll()
                 else:
                     # ended early by a PostgreSQL notification, or by stop() closing the watcher
-                    pending = watcher.wait(self.poll_seconds)
+                    changed = pending = watcher.wait(self.poll_seconds)
             except Exception as exc:
                 self.app.post_message(DatabaseChanged(False, WatchState.RECONNECTING, str(exc)))
                 self.stopping.wait(self.poll_seconds)
                 continue
             if self.stopping.is_set():
                 return
+            if changed and heard is not None:
+                heard = heard + list(watcher.changes) if watcher.changes else None
+                if heard is not None and len(heard) > MOST_NAMED_CHANGES:
+                    heard = None
             now = time.monotonic()
             report = pending and now - reported_at >= self.refresh_gap
             if report or watcher.state != state:
-                self.app.post_message(DatabaseChanged(report, watcher.state))
+                self.app.post_message(DatabaseChanged(
+                    report, watcher.state, changes=tuple(heard) if report and heard is not None
+                    else None))
                 state = watcher.state
             if report:
-                reported_at, pending = now, False
+                reported_at, pending, heard = now, False, []
 
     def opened(self, watcher: ChangeWatcher) -> None:
         """On the UI thread: keep the watcher (closing one that lost a race with stop())."""

@@ -10,6 +10,7 @@ behind the app's back never keeps the rest of the database from opening.
 - `rows`: summaries of plan rows and the problems of values the models cannot read
 - `paths`: ancestors, descendants, parent and root, safe against cycles and depth
 - `pages`: keyset pages for the tree, the filter, End, jumps and reloads
+- `refresh`: what a live refresh reads again (loaded levels outside their gaps, named plans)
 - `filters`, `search`: what `/` filters on, and the matches with their ancestors (index)
 - `detail`: everything the detail pane shows of one plan
 - `create`: creating a plan
@@ -25,7 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from store.plans.create import create_plan, new_plan_id
-    from store.plans.detail import PlanDetail, get_plan, plan_detail, plan_details
+    from store.plans.detail import (
+        PlanDetail,
+        changed_parts,
+        get_plan,
+        plan_detail,
+        plan_details,
+        same_detail,
+    )
     from store.plans.filters import PlanFilter
     from store.plans.pages import (
         RevealStep,
@@ -49,10 +57,13 @@ if TYPE_CHECKING:
         descendant_count,
         tree_size,
     )
+    from store.plans.refresh import loaded_levels, plan_nodes
     from store.plans.rows import child_counts
     from store.plans.search import MatchChunk, SearchResult, matches_of, search_matches
     from store.plans.summaries import (
         PAGE_SIZE,
+        LevelRows,
+        LoadedLevel,
         PlanNode,
         PlanPage,
         PlanSummary,
@@ -64,6 +75,8 @@ __all__ = [
     "MAX_ANCESTOR_DEPTH",
     "PAGE_SIZE",
     "AncestorPath",
+    "LevelRows",
+    "LoadedLevel",
     "MatchChunk",
     "PlanDetail",
     "PlanFilter",
@@ -78,6 +91,7 @@ __all__ = [
     "TailPage",
     "ancestor_ids",
     "ancestor_path",
+    "changed_parts",
     "child_counts",
     "children_page",
     "create_plan",
@@ -86,12 +100,15 @@ __all__ = [
     "get_plan",
     "last_page",
     "level_pages",
+    "loaded_levels",
     "matches_of",
     "new_plan_id",
     "plan_detail",
     "plan_details",
+    "plan_nodes",
     "reveal_path",
     "roots_page",
+    "same_detail",
     "search_matches",
     "search_page",
     "siblings_from",
@@ -102,7 +119,8 @@ __all__ = [
 # Where each public name is defined: `summaries` and `filters` import no SQLAlchemy.
 _MODULE_OF = {
     **dict.fromkeys(("create_plan", "new_plan_id"), "create"),
-    **dict.fromkeys(("PlanDetail", "get_plan", "plan_detail", "plan_details"), "detail"),
+    **dict.fromkeys(("PlanDetail", "changed_parts", "get_plan", "plan_detail",
+                     "plan_details", "same_detail"), "detail"),
     "PlanFilter": "filters",
     **dict.fromkeys(("RevealStep", "TailPage", "children_page", "find_plans", "last_page",
                      "level_pages", "reveal_path", "roots_page", "search_page",
@@ -110,9 +128,10 @@ _MODULE_OF = {
     **dict.fromkeys(("MAX_ANCESTOR_DEPTH", "AncestorPath", "PlanNotFoundError", "PlanPathError",
                      "ancestor_ids", "ancestor_path", "descendant_count", "tree_size"), "paths"),
     "child_counts": "rows",
+    **dict.fromkeys(("loaded_levels", "plan_nodes"), "refresh"),
     **dict.fromkeys(("MatchChunk", "SearchResult", "matches_of", "search_matches"), "search"),
-    **dict.fromkeys(("PAGE_SIZE", "PlanNode", "PlanPage", "PlanSummary", "RowProblem",
-                     "unreadable_label"), "summaries"),
+    **dict.fromkeys(("PAGE_SIZE", "LevelRows", "LoadedLevel", "PlanNode", "PlanPage",
+                     "PlanSummary", "RowProblem", "unreadable_label"), "summaries"),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -203,3 +204,27 @@ def plan_details(
             tree_size=sizes[plan.root_plan_id],
         ))
     return details
+
+
+def _comparable(value: Any) -> Any:
+    """`value` with its table rows as their column values (rows compare by identity)."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return tuple(_comparable(getattr(value, f.name)) for f in dataclasses.fields(value))
+    if isinstance(value, tuple | list):
+        return [_comparable(item) for item in value]
+    return value
+
+
+def changed_parts(shown: PlanDetail, read: PlanDetail) -> frozenset[str]:
+    """The fields of `read` that differ from `shown`'s (a live refresh redraws only those)."""
+    return frozenset(
+        f.name for f in dataclasses.fields(PlanDetail)
+        if _comparable(getattr(shown, f.name)) != _comparable(getattr(read, f.name)))
+
+
+def same_detail(shown: PlanDetail, read: PlanDetail) -> bool:
+    """Whether `read` holds exactly what `shown` holds (a live refresh that found nothing new
+    for this plan need not redraw it)."""
+    return not changed_parts(shown, read)

@@ -137,3 +137,22 @@ class PlanPage:
     @property
     def has_more(self) -> bool:
         return self.next_after is not None
+
+
+@dataclass(frozen=True)
+class LoadedLevel:
+    """One level a tree shows: its parent (None: the roots), how many of its plans are loaded,
+    and the gaps it skips ("… more" rows: open id intervals, None unbounded)."""
+
+    parent_id: str | None
+    loaded: int
+    gaps: tuple[tuple[str | None, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class LevelRows:
+    """A loaded level read again: its plans outside the gaps, in id order, up to `read_through`
+    (the last id read when more followed; None: read to the level's end)."""
+
+    nodes: tuple[PlanNode, ...]
+    read_through: str | None

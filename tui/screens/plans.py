@@ -215,17 +215,20 @@ class PlansScreen(PaneLayoutKeys, Screen[None]):
             pane.begin(pane.plan_id)
             self.load_detail(pane.plan_id)
 
-    def refresh_live(self) -> None:
-        """Another connection committed: the tree re-reads what it shows, in place
-        (tui/widgets/plan_tree_live.py), and the detail on screen is read again beside it,
-        not after it: both in workers."""
+    def refresh_live(self, plan_rows: frozenset[str] | None = None,
+                     plans_touched: frozenset[str] | None = None) -> None:
+        """Another connection committed (to the rows of `plan_rows` and to rows of the
+        `plans_touched`; None: unknown): the tree re-reads what changed of what it shows, in
+        place (tui/widgets/plan_tree_live.py), and the detail on screen is read again beside
+        it if its plan was touched, not after it: both in workers."""
         # a change heard before this screen is composed (the watcher opens at once, and the
         # app's own start-up writes count) or while the app shuts it down: nothing to refresh
         if not self.query(PlanTree):
             return
-        self.plan_tree.refresh_live()
+        self.plan_tree.refresh_live(plan_rows)
         pane = self.detail_pane
         if pane.plan_id is not None and pane.detail is not None and not pane.loading \
+                and (plans_touched is None or pane.plan_id in plans_touched) \
                 and pane.plan_id == self.plan_tree.cursor_plan_id:
             self.load_detail(pane.plan_id, live=True)  # no begin(): the pane stays usable
 
@@ -349,7 +352,11 @@ class PlansScreen(PaneLayoutKeys, Screen[None]):
         plan = message.detail.plan
         if plan.plan_id != self.detail_pane.plan_id:
             return  # the cursor has moved on since
-        self.detail_pane.show(message.detail)
+        pane = self.detail_pane
+        if pane.detail is not None and not pane.loading and pane.failure is None \
+                and plans.same_detail(pane.detail, message.detail):
+            return  # read again by a live refresh, unchanged: redrawing it costs ~0.1 s
+        pane.show(message.detail)
         self.plan_tree.update_plan(plan)
 
     def on_plan_detail_failed(self, message: PlanDetailFailed) -> None:

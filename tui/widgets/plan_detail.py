@@ -202,6 +202,13 @@ class PlanDetailPane(Vertical):
         # the same plan read again keeps its highlighted decision: the one still shown (a
         # live refresh), or the one begin() kept
         same_plan = self.plan_id == detail.plan.plan_id
+        # the same plan read again while shown (a live refresh): only the parts that changed
+        # are drawn again (the tables and the highlighted JSON cost the most)
+        parts: frozenset[str] | None = None
+        if same_plan and self.detail is not None and not self.loading and self.failure is None:
+            from store import plans
+
+            parts = plans.changed_parts(self.detail, detail)
         selected = self.selected_decision if same_plan else None
         keep = (selected.decision_id if selected is not None
                 else self._keep_decision_id if same_plan else None)
@@ -210,6 +217,7 @@ class PlanDetailPane(Vertical):
         self.failure = None
         self.loading = False
         loaded = {a.correction_attempt_id: a for a in detail.corrections}
+        attempts_before = self.live_attempts
         self.live_attempts = {
             attempt_id: live for attempt_id, live in self.live_attempts.items()
             if attempt_id not in loaded
@@ -222,11 +230,16 @@ class PlanDetailPane(Vertical):
         ))
         self.query_one("#overview-text", Static).update(overview_content(detail))
         self.query_one("#snapshot-source", Static).update(snapshot_source_content(detail))
-        self.query_one("#snapshot-json", Static).update(snapshot_json_content(detail))
-        self.query_one("#snapshot-drift", Static).update(drift_content(detail))
-        self._fill_inputs(detail)
-        self._fill_decisions(detail, keep)
-        self._fill_corrections(detail)
+        if parts is None or parts & {"snapshot", "drift"}:
+            self.query_one("#snapshot-json", Static).update(snapshot_json_content(detail))
+            self.query_one("#snapshot-drift", Static).update(drift_content(detail))
+        if parts is None or parts & {"arguments", "invariants", "projects"}:
+            self._fill_inputs(detail)
+        if parts is None or parts & {"decisions", "problems"}:
+            self._fill_decisions(detail, keep)
+        if parts is None or parts & {"decisions", "corrections"} \
+                or self.live_attempts != attempts_before:
+            self._fill_corrections(detail)
 
     def _fill_inputs(self, detail: PlanDetail) -> None:
         arguments = self.query_one("#arguments", DataTable)

@@ -1,0 +1,46 @@
+"""What a live refresh reads again: the plans a tree has loaded (each level outside its gaps),
+or just the plans a change notification named."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from store.models import Plan
+from store.plans.pages import _nodes, _with_child_count
+from store.plans.rows import summary_select
+from store.plans.summaries import PAGE_SIZE, LevelRows, LoadedLevel, PlanNode
+
+
+def loaded_levels(session: Session, levels: Sequence[LoadedLevel]) -> dict[str | None, LevelRows]:
+    """Each level's plans again, outside its gaps: as many as it had loaded and a page more
+    (new plans), one query per level, so that a refresh never reads what a gap skips."""
+    read: dict[str | None, LevelRows] = {}
+    for level in levels:
+        query = summary_select().where(
+            col(Plan.parent_plan_id).is_(None) if level.parent_id is None
+            else Plan.parent_plan_id == level.parent_id)
+        for after, until in level.gaps:
+            inside = [col(Plan.plan_id) > after] if after is not None else []
+            if until is not None:
+                inside.append(col(Plan.plan_id) < until)
+            query = query.where(sa.not_(sa.and_(sa.true(), *inside)))
+        limit = level.loaded + PAGE_SIZE
+        result = session.execute(
+            _with_child_count(query).order_by(col(Plan.plan_id)).limit(limit + 1))
+        nodes, more = _nodes(result, limit)
+        read[level.parent_id] = LevelRows(
+            tuple(nodes), nodes[-1].plan.plan_id if more and nodes else None)
+    return read
+
+
+def plan_nodes(session: Session, plan_ids: Collection[str]) -> dict[str, PlanNode]:
+    """The named plans that still exist, as tree rows (with their child counts)."""
+    if not plan_ids:
+        return {}
+    query = summary_select().where(col(Plan.plan_id).in_(sorted(plan_ids)))
+    result = session.execute(_with_child_count(query))
+    nodes, _ = _nodes(result, len(plan_ids))
+    return {node.plan.plan_id: node for node in nodes}
