@@ -164,7 +164,7 @@ async def settled(app: Any, timeout: float = 120.0) -> None:
             raise TimeoutError(f"workers still running: {[w.description for w in running]}")
         try:
             await asyncio.wait_for(app.workers.wait_for_complete(running), timeout=5)
-        except (WorkerCancelled, asyncio.TimeoutError):
+        except (TimeoutError, WorkerCancelled):
             continue
 
 

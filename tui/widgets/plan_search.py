@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 # Results follow typing once the keys pause this long (seconds); enter searches at once.
 SEARCH_DEBOUNCE = 0.1
+# While typing in the filter, the first match's detail loads once the keys pause this long:
+# a detail read per keystroke competed with placing the next matches, then was thrown away.
+DETAIL_SETTLE = 0.15
 TITLE = "Plans"
 
 # The characters Textual's parser makes of escape + one key ("\x1b4" is "¢", macOS's

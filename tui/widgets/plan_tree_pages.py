@@ -245,7 +245,9 @@ class PlanTreePages(Tree[TreeRow]):
         return parent.data.child_count - loaded if gaps == 0 else None
 
     def _add_plan(self, parent: TreeNode[TreeRow], node: PlanNode, before: int, *,
-                  context: bool = False) -> TreeNode[TreeRow]:
+                  context: bool = False, opened: bool = False) -> TreeNode[TreeRow]:
+        """A row for `node`'s plan; `opened`: expanded, its children placed by the caller
+        (without the NodeExpanded message expand() posts, which bubbles up to the app)."""
         plan = node.plan
         row = PlanRow(
             plan_id=plan.plan_id,
@@ -256,12 +258,14 @@ class PlanTreePages(Tree[TreeRow]):
             child_count=node.child_count,
             unreadable=plans.unreadable_label(plan.problems),
             context=context,
+            children_loaded=opened,
         )
         tree_node = parent.add(
             literal_text(plan.namespaced_name, one_line=True),
             row,
             before=before,
-            allow_expand=node.child_count > 0,
+            expand=opened,
+            allow_expand=node.child_count > 0 or opened,
         )
         self.nodes_by_plan[plan.plan_id] = tree_node
         return tree_node

@@ -87,10 +87,11 @@ class PlanTreeSearch(PlanTreePages):
         target = self.nodes_by_plan.get(message.cursor_plan_id or "")
         if target is None:
             target = self._first_match()
+        # the count first: what the cursor's move sets off (the detail pane) comes after it
+        self.post_message(MatchesShown(result.count_label))
         if target is not None:
             self._cursor_to(target)
         self._after_change()
-        self.post_message(MatchesShown(result.count_label))
 
     def _place_matches(self, chunk: plans.MatchChunk, rest: tuple[str, ...]) -> None:
         """The matches under their (dimmed) ancestors, every level open, below what is placed
@@ -117,11 +118,12 @@ class PlanTreeSearch(PlanTreePages):
 
         def add(parent_node: TreeNode[TreeRow], plan_id: str) -> TreeNode[TreeRow]:
             plan, is_match = shown[plan_id]
+            # opened as it is added: expand() would post a NodeExpanded per ancestor, each
+            # bubbling up to the app before the matches' count could reach the title
             node = self._add_plan(parent_node, PlanNode(plan, chunk.child_counts.get(plan_id, 0)),
-                                  self._end_of(parent_node), context=not is_match)
+                                  self._end_of(parent_node), context=not is_match,
+                                  opened=plan_id in children)
             placed.add(plan_id)
-            if plan_id in children:
-                self._open(node)
             return node
 
         for trailing in [c for c in self.root.children
