@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -33,6 +34,9 @@ from tui.widgets.plan_rows import (
 )
 from tui.widgets.plan_tree_pages import PlanTreePages
 
+if TYPE_CHECKING:
+    from store.query_interrupt import QueryInterrupt
+
 # matches read and placed at a time: a screenful or more, with their ancestors
 MATCHES_AT_ONCE = 50
 
@@ -41,28 +45,42 @@ class PlanTreeSearch(PlanTreePages):
     """Mixed into PlanTree: `search(plan_filter)` and the placing of its matches."""
 
     matches_at_once = MATCHES_AT_ONCE
+    search_interrupt: QueryInterrupt | None = None  # the newest search's, until a newer one
 
     def search(self, plan_filter: PlanFilter, *, delay: float = 0.0,
                keep_cursor: bool = False) -> None:
         """Show the matches of `plan_filter` with their ancestors, after `delay` seconds unless
-        another search comes first (the newer one cancels this one)."""
+        another search comes first (the newer one cancels this one and stops its SQL)."""
+        from store.query_interrupt import QueryInterrupt
+
         self.generation += 1
         self.plan_filter = None if plan_filter.empty else plan_filter
         cursor = self.cursor_plan_id if keep_cursor else None
-        self._fetch_matches(self.generation, plan_filter, delay, cursor)
+        stale, self.search_interrupt = self.search_interrupt, QueryInterrupt()
+        if stale is not None:
+            # Cancelling a worker does not stop the SQL its thread runs: a stale scan kept a
+            # core busy under the newer search. On PostgreSQL stopping it is a round trip to
+            # the server, so it is sent from a thread of its own (never cancelled).
+            self.run_worker(stale.interrupt, thread=True, exit_on_error=False,
+                            group="search-interrupt", description="Stopping a stale search")
+        self._fetch_matches(self.generation, plan_filter, delay, cursor, self.search_interrupt)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="search",
           description="Searching plans")
     def _fetch_matches(self, generation: int, plan_filter: PlanFilter, delay: float,
-                       cursor_plan_id: str | None) -> None:
+                       cursor_plan_id: str | None, interrupt: QueryInterrupt) -> None:
+        from store.query_interrupt import QueryInterrupted
+
         worker = get_current_worker()
         if delay:
             time.sleep(delay)  # the debounce: a key typed meanwhile cancels this worker
         if worker.is_cancelled:
             return
         try:
-            with self.session() as session:
+            with self.session() as session, interrupt.watching(session):
                 result = plans.search_matches(session, plan_filter, limit=self.matches_at_once)
+        except QueryInterrupted:
+            return  # a newer search took over: its results are the ones to show
         except Exception as exc:
             self.post_message(MatchesLoaded(generation, None, error=str(exc)))
             return
