@@ -106,7 +106,7 @@ class PlanTreeSearch(PlanTreePages):
         if target is None:
             target = self._first_match()
         # the count first: what the cursor's move sets off (the detail pane) comes after it
-        self.post_message(MatchesShown(result.count_label))
+        self.post_message(MatchesShown(result.count_label, result.window))
         if target is not None:
             self._cursor_to(target)
         self._after_change()
