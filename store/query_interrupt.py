@@ -57,6 +57,13 @@ class QueryInterrupt:
                 with suppress(Exception):
                     self._postgres.cancel_safe(timeout=5.0)
 
+    def stop_soon(self) -> bool:
+        """Refuse every statement the block starts from now on (at once, without a lock or a
+        round trip); whether a statement may be running on a server, for `interrupt()` to
+        cancel (from a worker: it waits on the server)."""
+        self._interrupted.set()
+        return self._postgres is not None
+
     def _refuse(self, *_: object) -> None:
         if self._interrupted.is_set():
             raise QueryInterrupted("the query was interrupted")

@@ -97,3 +97,14 @@ def test_errors_of_an_uninterrupted_block_stay_as_they_are(engine):
     with session_scope(engine) as session, pytest.raises(sa.exc.DBAPIError), \
             QueryInterrupt().watching(session):
         session.execute(sa.text("SELECT * FROM no_such_table"))
+
+
+def test_stop_soon_refuses_the_next_statement_and_says_if_a_server_must_cancel(engine):
+    interrupt = QueryInterrupt()
+    with session_scope(engine) as session, pytest.raises(QueryInterrupted), \
+            interrupt.watching(session):
+        assert session.execute(sa.text("SELECT 1")).scalar_one() == 1
+        # between statements: SQLite's flag is enough; PostgreSQL's would need a cancel
+        assert interrupt.stop_soon() is (engine.dialect.name == "postgresql")
+        session.execute(sa.text("SELECT 2"))
+    assert QueryInterrupt().stop_soon() is False  # no block holds a connection

@@ -57,10 +57,10 @@ class PlanTreeSearch(PlanTreePages):
         self.plan_filter = None if plan_filter.empty else plan_filter
         cursor = self.cursor_plan_id if keep_cursor else None
         stale, self.search_interrupt = self.search_interrupt, QueryInterrupt()
-        if stale is not None:
-            # Cancelling a worker does not stop the SQL its thread runs: a stale scan kept a
-            # core busy under the newer search. On PostgreSQL stopping it is a round trip to
-            # the server, so it is sent from a thread of its own (never cancelled).
+        # Cancelling a worker does not stop the SQL its thread runs: a stale scan kept a core
+        # busy under the newer search. SQLite's is stopped by a flag; a PostgreSQL statement
+        # needs a round trip to the server, sent from a thread of its own (never cancelled).
+        if stale is not None and stale.stop_soon():
             self.run_worker(stale.interrupt, thread=True, exit_on_error=False,
                             group="search-interrupt", description="Stopping a stale search")
         self._fetch_matches(self.generation, plan_filter, delay, cursor, self.search_interrupt)
