@@ -79,6 +79,7 @@ def seed_then_index(target: str, plans: int) -> None:
 def at_head(url: str) -> str:
     """A cached database written by an older plandesk, brought to the code's head."""
     if not migrations.inspect_database(url).up_to_date:
+        progress(f"upgrading {sa.make_url(url).render_as_string()} to the code's head")
         plandesk = Path(sys.executable).with_name("plandesk")
         subprocess.run([str(plandesk), "db", "upgrade", "--db", url], check=True)
     return url
@@ -87,6 +88,7 @@ def at_head(url: str) -> str:
 def seeded_sqlite(folder: Path, plans: int) -> str:
     path = folder / f"bench-search-{plans}-d{MAX_DEPTH}.db"
     if not path.exists():
+        progress(f"seeding {path} (once; it is cached)")
         seed_then_index(str(path), plans)
     return at_head(database_url(path))
 
@@ -100,6 +102,7 @@ def seeded_postgres(admin_url: str, plans: int) -> str:
             sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
     admin.dispose()
     if exists is None:
+        progress(f"seeding the PostgreSQL database {name} (once; it is cached)")
         seed_then_index(url, plans)
     return at_head(url)
 
@@ -117,6 +120,7 @@ def measure_queries(url: str, runs: int, limit: int, like: bool,
     try:
         with session_scope(engine) as session:
             for label, texts in QUERIES.items():
+                progress(f"  store query: {label}")
                 indexed: list[float] = []
                 baseline: list[float] = []
                 for _ in range(runs):
@@ -139,16 +143,34 @@ def measure_queries(url: str, runs: int, limit: int, like: bool,
     return timings
 
 
-async def settled(app: Any) -> None:
-    """Until no worker runs (one cancelled by a newer one, e.g. the detail's, is fine)."""
+async def settled(app: Any, timeout: float = 120.0) -> None:
+    """Until no worker runs but the live watcher (one cancelled by a newer one, e.g. the
+    detail's, is fine).
+
+    The live watcher (tui/live.py) runs until the app ends: waiting for every worker, as this
+    once did, waited forever, and the benchmark printed nothing.
+    """
     from textual.worker import WorkerCancelled
 
+    from tui.live import WATCH_GROUP
+
+    deadline = time.perf_counter() + timeout
     while True:
-        try:
-            await app.workers.wait_for_complete()
+        running = [worker for worker in app.workers
+                   if worker.group != WATCH_GROUP and not worker.is_finished]
+        if not running:
             return
-        except WorkerCancelled:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"workers still running: {[w.description for w in running]}")
+        try:
+            await asyncio.wait_for(app.workers.wait_for_complete(running), timeout=5)
+        except (TimeoutError, WorkerCancelled):
             continue
+
+
+def progress(text: str) -> None:
+    """What the benchmark is doing, on stderr (a 1M-plan run takes minutes)."""
+    print(text, file=sys.stderr, flush=True)
 
 
 async def measure_keystrokes(url: str, runs: int) -> tuple[dict[str, list[float]], int]:
@@ -171,13 +193,18 @@ async def measure_keystrokes(url: str, runs: int) -> tuple[dict[str, list[float]
         # as many as the app places at once (all the store gives, before that was capped)
         limit = getattr(screen.plan_tree, "matches_at_once", MATCH_LIMIT)
         for label, texts in QUERIES.items():
+            progress(f"  keystroke: {label}")
             samples: list[float] = []
             for _ in range(runs):
                 for text in texts:
                     # back to the forest, so each search is new
                     screen.plan_search.search("", delay=0)
                     await settled(app)  # the forest's reload, not timed
-                    await pilot.pause(0.05)
+                    # and what its workers' results set off on screen (the detail pane
+                    # filling in): else the next keystroke's time held the end of this one
+                    while screen.detail_pane.loading:
+                        await pilot.pause(0.01)
+                    await pilot.pause()
                     start = time.perf_counter()
                     screen.plan_search.search(text, delay=0)
                     # a bare sleep: pilot.pause() makes every widget of the screen flush its
@@ -190,6 +217,7 @@ async def measure_keystrokes(url: str, runs: int) -> tuple[dict[str, list[float]
 
 
 def report(backend: str, url: str, runs: int, like: bool) -> None:
+    progress(f"{backend}: measuring")
     keystrokes, limit = asyncio.run(measure_keystrokes(url, runs))
     queries = measure_queries(url, runs, limit, like)
     loads = " ".join(f"{load:.1f}" for load in os.getloadavg())

@@ -26,6 +26,7 @@ from tui_states import demo_database, press, run_async, settle, until
 from store import plans
 from store.db import create_db_engine, database_url, session_scope
 from store.plans import PlanFilter
+from store.plans.search import SHORT_TEXT_WINDOW
 from tui.app import PlandeskApp
 from tui.widgets.plan_rows import PlanRow
 from tui.widgets.plan_tree import PlanTree
@@ -188,6 +189,32 @@ async def test_a_bad_filter_says_why_and_keeps_the_results(workdir: Path) -> Non
         for length in range(len(text) - 1, len("dry") - 1, -1):
             await step(pilot, "backspace", filter_text=text[:length])
         assert cursor_name(app) == "billing/dry-run" and title(app) == "Plans: 1 match"
+
+
+@run_async
+async def test_a_short_text_says_it_searched_the_newest_plans_only(workdir: Path) -> None:
+    """Trigrams need three characters: one or two are looked for in the newest plans only,
+    and the title and the line under the box say so until a third character is typed."""
+    app = PlandeskApp(database_url(demo_database(workdir)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        status = plans_screen(app).query_one("#filter-status")
+        await step(pilot, "slash")
+        text = ""
+        for char in "gol":
+            text += char
+            await step(pilot, char, filter_text=text)
+            said = f"{title(app)} | {status.render()}"
+            if len(text) < 3:
+                assert title(app).endswith(f"in the newest {SHORT_TEXT_WINDOW:,} plans"), said
+                assert (f"matches for {text} in the newest {SHORT_TEXT_WINDOW:,} plans only: "
+                        "a third character searches them all") in str(status.render()), said
+            else:
+                assert "newest" not in said, said
+                assert str(status.render()).startswith(f"matches for {text} (escape"), said
+        assert ("search/golden-queries", False) in shown_rows(plans_screen(app).plan_tree)
+        await step(pilot, "backspace", filter_text="go")  # back to two: said again
+        assert "plans only: a third character" in str(status.render())
 
 
 def terminal_sends(app: PlandeskApp, data: str) -> None:

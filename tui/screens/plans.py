@@ -9,6 +9,7 @@ a thread worker through `store.plans`; the confirmed correction goes up to the A
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
@@ -19,6 +20,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header, Input, TabbedContent
+from textual.worker import get_current_worker
 
 from store import plans
 from store.enums import CorrectionMode
@@ -40,7 +42,7 @@ from tui.widgets.pane_layout import (
 )
 from tui.widgets.plan_detail import PlanDetailPane
 from tui.widgets.plan_on_screen import correction_target, shown_detail
-from tui.widgets.plan_search import FilterInput, PlanSearch
+from tui.widgets.plan_search import DETAIL_SETTLE, FilterInput, PlanSearch
 from tui.widgets.plan_tree import PlanTree
 
 if TYPE_CHECKING:
@@ -333,11 +335,16 @@ class PlansScreen(PaneLayoutKeys, Screen[None]):
             pane.show_nothing()
             return
         pane.begin(message.plan_id)
-        self.load_detail(message.plan_id)
+        self.load_detail(message.plan_id,
+                         settle=DETAIL_SETTLE if self.filter_box.has_focus else 0.0)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail",
           description="Loading plan detail")
-    def load_detail(self, plan_id: str, *, live: bool = False) -> None:
+    def load_detail(self, plan_id: str, *, live: bool = False, settle: float = 0.0) -> None:
+        if settle:
+            time.sleep(settle)  # a newer highlight meanwhile cancels this worker
+            if get_current_worker().is_cancelled:
+                return
         try:
             with self.context.session() as session:
                 detail = plans.plan_detail(session, plan_id)

@@ -94,11 +94,13 @@ class PlanHighlighted(Message, namespace="plan_tree"):
 
 
 class MatchesShown(Message, namespace="plan_tree"):
-    """The filter's matches are on screen; `label` says how many ("312 matches")."""
+    """The filter's matches are on screen; `label` says how many ("312 matches"), `window`
+    how many of the newest plans a short text was looked for in (None: in all of them)."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, window: int | None = None) -> None:
         super().__init__()
         self.label = label
+        self.window = window
 
 
 class MatchChosen(Message, namespace="plan_tree"):

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 # Results follow typing once the keys pause this long (seconds); enter searches at once.
 SEARCH_DEBOUNCE = 0.1
+# While typing in the filter, the first match's detail loads once the keys pause this long:
+# a detail read per keystroke competed with placing the next matches, then was thrown away.
+DETAIL_SETTLE = 0.15
 TITLE = "Plans"
 
 # The characters Textual's parser makes of escape + one key ("\x1b4" is "¢", macOS's
@@ -53,6 +56,15 @@ def key_after_escape(event: events.Key) -> str | None:
         # the name bindings know it by ("4", "j", "minus"); Textual names a character so
         return _character_to_key(AFTER_ESCAPE.get(character, character))
     return None
+
+
+def status_line(query: str, window: int | None = None) -> str:
+    """The line under the filter box: what the matches are for, and what they may miss."""
+    if window is None:
+        return f"matches for {query.strip()} (escape: back to the tree)"
+    # trigrams need three characters: a shorter text is looked for in the newest plans only
+    return (f"matches for {query.strip()} in the newest {window:,} plans only: a third "
+            "character searches them all (escape: back to the tree)")
 
 
 class FilterInput(Input):
@@ -85,6 +97,8 @@ class PlanSearch(Vertical):
         self.plan_filter = PlanFilter()
         # where the user was in the unfiltered forest, for when the filter is cleared
         self.forest_place: TreePlace | None = None
+        # how many of the newest plans the shown matches were looked for in (None: all)
+        self.shown_window: int | None = None
 
     def compose(self) -> ComposeResult:
         yield FilterInput(placeholder="search: text or id, phase:execute state:errored",
@@ -143,9 +157,11 @@ class PlanSearch(Vertical):
             self.back_to_forest()
             return True
         status.display = True
-        status.update(literal(f"matches for {query.strip()} (escape: back to the tree)"))
         if plan_filter == self.plan_filter:
+            status.update(literal(status_line(query, self.shown_window)))
             return True
+        status.update(literal(status_line(query)))
+        self.shown_window = None
         tree = self.plan_tree
         if self.plan_filter.empty:
             self.forest_place = tree.place()
@@ -158,6 +174,9 @@ class PlanSearch(Vertical):
     def _matches_shown(self, message: PlanTree.MatchesShown) -> None:
         if not self.plan_filter.empty:
             self.border_title = f"{TITLE}: {message.label}"
+            # the title may be cut short in a narrow column: the line under the box says it
+            self.shown_window = message.window
+            self.status.update(literal(status_line(self.filter_box.value, message.window)))
 
     @on(PlanTree.MatchChosen)
     def _match_chosen(self, message: PlanTree.MatchChosen) -> None:

@@ -246,7 +246,7 @@ class PlanTreePages(Tree[TreeRow]):
         return parent.data.child_count - loaded if gaps == 0 else None
 
     @staticmethod
-    def _plan_row(node: PlanNode, context: bool = False) -> PlanRow:
+    def _plan_row(node: PlanNode, context: bool = False, opened: bool = False) -> PlanRow:
         plan = node.plan
         return PlanRow(
             plan_id=plan.plan_id,
@@ -257,15 +257,19 @@ class PlanTreePages(Tree[TreeRow]):
             child_count=node.child_count,
             unreadable=plans.unreadable_label(plan.problems),
             context=context,
+            children_loaded=opened,
         )
 
     def _add_plan(self, parent: TreeNode[TreeRow], node: PlanNode, before: int, *,
-                  context: bool = False) -> TreeNode[TreeRow]:
+                  context: bool = False, opened: bool = False) -> TreeNode[TreeRow]:
+        """A row for `node`'s plan; `opened`: expanded, its children placed by the caller
+        (without the NodeExpanded message expand() posts, which bubbles up to the app)."""
         tree_node = parent.add(
             literal_text(node.plan.namespaced_name, one_line=True),
-            self._plan_row(node, context),
+            self._plan_row(node, context, opened),
             before=before,
-            allow_expand=node.child_count > 0,
+            expand=opened,
+            allow_expand=node.child_count > 0 or opened,
         )
         self.nodes_by_plan[node.plan.plan_id] = tree_node
         return tree_node

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -33,6 +34,9 @@ from tui.widgets.plan_rows import (
 )
 from tui.widgets.plan_tree_pages import PlanTreePages
 
+if TYPE_CHECKING:
+    from store.query_interrupt import QueryInterrupt
+
 # matches read and placed at a time: a screenful or more, with their ancestors
 MATCHES_AT_ONCE = 50
 
@@ -41,28 +45,42 @@ class PlanTreeSearch(PlanTreePages):
     """Mixed into PlanTree: `search(plan_filter)` and the placing of its matches."""
 
     matches_at_once = MATCHES_AT_ONCE
+    search_interrupt: QueryInterrupt | None = None  # the newest search's, until a newer one
 
     def search(self, plan_filter: PlanFilter, *, delay: float = 0.0,
                keep_cursor: bool = False) -> None:
         """Show the matches of `plan_filter` with their ancestors, after `delay` seconds unless
-        another search comes first (the newer one cancels this one)."""
+        another search comes first (the newer one cancels this one and stops its SQL)."""
+        from store.query_interrupt import QueryInterrupt
+
         self.generation += 1
         self.plan_filter = None if plan_filter.empty else plan_filter
         cursor = self.cursor_plan_id if keep_cursor else None
-        self._fetch_matches(self.generation, plan_filter, delay, cursor)
+        stale, self.search_interrupt = self.search_interrupt, QueryInterrupt()
+        # Cancelling a worker does not stop the SQL its thread runs: a stale scan kept a core
+        # busy under the newer search. SQLite's is stopped by a flag; a PostgreSQL statement
+        # needs a round trip to the server, sent from a thread of its own (never cancelled).
+        if stale is not None and stale.stop_soon():
+            self.run_worker(stale.interrupt, thread=True, exit_on_error=False,
+                            group="search-interrupt", description="Stopping a stale search")
+        self._fetch_matches(self.generation, plan_filter, delay, cursor, self.search_interrupt)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="search",
           description="Searching plans")
     def _fetch_matches(self, generation: int, plan_filter: PlanFilter, delay: float,
-                       cursor_plan_id: str | None) -> None:
+                       cursor_plan_id: str | None, interrupt: QueryInterrupt) -> None:
+        from store.query_interrupt import QueryInterrupted
+
         worker = get_current_worker()
         if delay:
             time.sleep(delay)  # the debounce: a key typed meanwhile cancels this worker
         if worker.is_cancelled:
             return
         try:
-            with self.session() as session:
+            with self.session() as session, interrupt.watching(session):
                 result = plans.search_matches(session, plan_filter, limit=self.matches_at_once)
+        except QueryInterrupted:
+            return  # a newer search took over: its results are the ones to show
         except Exception as exc:
             self.post_message(MatchesLoaded(generation, None, error=str(exc)))
             return
@@ -87,10 +105,11 @@ class PlanTreeSearch(PlanTreePages):
         target = self.nodes_by_plan.get(message.cursor_plan_id or "")
         if target is None:
             target = self._first_match()
+        # the count first: what the cursor's move sets off (the detail pane) comes after it
+        self.post_message(MatchesShown(result.count_label, result.window))
         if target is not None:
             self._cursor_to(target)
         self._after_change()
-        self.post_message(MatchesShown(result.count_label))
 
     def _place_matches(self, chunk: plans.MatchChunk, rest: tuple[str, ...]) -> None:
         """The matches under their (dimmed) ancestors, every level open, below what is placed
@@ -117,11 +136,12 @@ class PlanTreeSearch(PlanTreePages):
 
         def add(parent_node: TreeNode[TreeRow], plan_id: str) -> TreeNode[TreeRow]:
             plan, is_match = shown[plan_id]
+            # opened as it is added: expand() would post a NodeExpanded per ancestor, each
+            # bubbling up to the app before the matches' count could reach the title
             node = self._add_plan(parent_node, PlanNode(plan, chunk.child_counts.get(plan_id, 0)),
-                                  self._end_of(parent_node), context=not is_match)
+                                  self._end_of(parent_node), context=not is_match,
+                                  opened=plan_id in children)
             placed.add(plan_id)
-            if plan_id in children:
-                self._open(node)
             return node
 
         for trailing in [c for c in self.root.children
