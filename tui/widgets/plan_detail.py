@@ -120,7 +120,9 @@ class PlanDetailPane(Vertical):
     def on_mount(self) -> None:
         self.border_title = "Detail"
         # tab goes from the tree straight to the tab's content, never to the tab strip
-        self.query_one(Tabs).can_focus = False
+        # (query, not query_one: an app quitting while the pane mounts may have no strip)
+        for strip in self.query(Tabs):
+            strip.can_focus = False
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
