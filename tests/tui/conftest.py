@@ -7,7 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
+from demo_copy import copy_demo
 
+from store.db import database_url
+from store.demo import create_demo
 from tui.app import PlandeskApp
 
 os.environ["TEXTUAL_ANIMATIONS"] = "none"
@@ -48,3 +51,16 @@ def snap_compare(snap_compare, request: pytest.FixtureRequest):
                     + screen_difference(expected_svg, actual_svg), pytrace=False)
 
     return compare
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def demo_url(request: pytest.FixtureRequest, workdir: Path,
+             monkeypatch: pytest.MonkeyPatch) -> str:
+    """The demo database on each backend."""
+    if request.param == "sqlite":
+        copy_demo(workdir / "demo.db")
+        return database_url("demo.db")
+    url: str = request.getfixturevalue("pg_url")
+    monkeypatch.setenv("PLANDESK_ARTIFACTS", str(workdir / "artifacts"))
+    create_demo(url)
+    return url

@@ -36,19 +36,6 @@ FROZEN = datetime(2026, 1, 1, 12, 3, 4)
 MOST_REFRESHES_PER_SECOND = 4
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def demo_url(request: pytest.FixtureRequest, workdir: Path,
-             monkeypatch: pytest.MonkeyPatch) -> str:
-    """The demo database on each backend."""
-    if request.param == "sqlite":
-        copy_demo(workdir / "demo.db")
-        return database_url("demo.db")
-    url: str = request.getfixturevalue("pg_url")
-    monkeypatch.setenv("PLANDESK_ARTIFACTS", str(workdir / "artifacts"))
-    create_demo(url)
-    return url
-
-
 @pytest.fixture
 def writer(demo_url: str) -> Iterator[sa.Engine]:
     """Another connection (its own engine) that writes behind the app's back."""

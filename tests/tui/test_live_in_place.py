@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from test_live import PLAN, demo_url, in_step, live_app, opened, plan_id_of, quiet, writer
+from test_live import PLAN, in_step, live_app, opened, plan_id_of, quiet, writer
 from textual.widgets.tree import TreeNode
 from tui_states import run_async, until
 
@@ -20,7 +20,7 @@ from tui.widgets.plan_on_screen import shown_detail
 from tui.widgets.plan_rows import PlanRow, TreeRow
 from tui.widgets.plan_tree import PlanTree
 
-__all__ = ["demo_url", "writer"]  # fixtures, shared with test_live
+__all__ = ["writer"]  # a fixture, shared with test_live
 
 SIZE = (120, 36)
 

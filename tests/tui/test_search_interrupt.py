@@ -5,37 +5,21 @@ search's matches are what the tree shows, and the interruption says nothing to t
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from demo_copy import copy_demo
 from test_search import shown_rows, title
 from test_trust import check, notifications, plans_screen
 from tui_states import run_async, settle, until
 
 from store import plans
-from store.db import database_url
-from store.demo import create_demo
 from tests.test_query_interrupt import POSTGRES_FOREVER, SQLITE_FOREVER
 from tui.app import PlandeskApp
 
 SIZE = (120, 36)
 STALE = "billing"  # its search runs a statement that never ends by itself
 NEWEST = "golden"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def demo_url(request: pytest.FixtureRequest, workdir: Path,
-             monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "sqlite":
-        copy_demo(workdir / "demo.db")
-        return database_url("demo.db")
-    url: str = request.getfixturevalue("pg_url")
-    monkeypatch.setenv("PLANDESK_ARTIFACTS", str(workdir / "artifacts"))
-    create_demo(url)
-    return url
 
 
 @run_async
