@@ -109,6 +109,20 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+def keypress_latencies(session: str, runs: int) -> list[float]:
+    """Seconds from a tab key (2, then 1, alternately) to that tab's content on screen."""
+    latencies: list[float] = []
+    for run in range(runs):
+        tab, marker = (("2", "Effective profile snapshot") if run % 2 == 0
+                       else ("1", "Description"))
+        pressed = time.monotonic()
+        tmux("send-keys", "-t", session, tab)
+        shown = wait_until(session, lambda s, marker=marker: marker in s)
+        latencies.append(shown - pressed)
+        time.sleep(0.1)
+    return latencies
+
+
 def measure(url: str, folder: Path, runs: int, idle: float) -> dict[str, float]:
     env = {"TEXTUAL_ANIMATIONS": "none", "PLANDESK_ARTIFACTS": str(folder / "artifacts")}
     if "PYTHONPATH" in os.environ:  # another checkout's code measured with this script
@@ -141,15 +155,7 @@ def measure(url: str, folder: Path, runs: int, idle: float) -> dict[str, float]:
         results["commit_p50_ms"] = 1000 * statistics.median(latencies)
         results["commit_p95_ms"] = 1000 * percentile(latencies, 0.95)
 
-        keypresses: list[float] = []
-        for run in range(runs):
-            tab, marker = (("2", "Effective profile snapshot") if run % 2 == 0
-                           else ("1", "Description"))
-            pressed = time.monotonic()
-            tmux("send-keys", "-t", session, tab)
-            shown = wait_until(session, lambda s, marker=marker: marker in s)
-            keypresses.append(shown - pressed)
-            time.sleep(0.1)
+        keypresses = keypress_latencies(session, runs)
         results["key_p50_ms"] = 1000 * statistics.median(keypresses)
         results["key_p95_ms"] = 1000 * percentile(keypresses, 0.95)
 
@@ -160,15 +166,7 @@ def measure(url: str, folder: Path, runs: int, idle: float) -> dict[str, float]:
         try:
             assert burst.stdout is not None and burst.stdout.readline() == "started\n"
             started = time.monotonic()
-            in_burst: list[float] = []
-            for run in range(runs):
-                tab, marker = (("2", "Effective profile snapshot") if run % 2 == 0
-                               else ("1", "Description"))
-                pressed = time.monotonic()
-                tmux("send-keys", "-t", session, tab)
-                shown = wait_until(session, lambda s, marker=marker: marker in s)
-                in_burst.append(shown - pressed)
-                time.sleep(0.1)
+            in_burst = keypress_latencies(session, runs)
         finally:
             stop.touch()
             out, _ = burst.communicate()

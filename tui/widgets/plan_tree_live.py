@@ -219,12 +219,7 @@ class LiveTreeRefresh:
                 tree.move_cursor(target)
             else:
                 tree._cursor_to_line(cursor_line)
-            name = target.data.name if target is not None and isinstance(target.data, PlanRow) \
-                else None
-            tree.notify(
-                f"The plan {cursor_id} was deleted"
-                + (f"; showing {name}, the nearest plan above it." if name else "."),
-                title="Plan deleted", severity="warning", markup=False)
+            _say_deleted(tree, cursor_id, target)
         else:
             _ = tree.last_line  # the cursor's line follows its node
         changed_now = frozenset(changed) - set(removed)
@@ -403,12 +398,7 @@ class LiveTreeRefresh:
         )
         tree._flash(changed)
         if gone and cursor is not None:
-            name = target.data.name if target is not None and isinstance(target.data, PlanRow) \
-                else None
-            tree.notify(
-                f"The plan {cursor} was deleted"
-                + (f"; showing {name}, the nearest plan above it." if name else "."),
-                title="Plan deleted", severity="warning", markup=False)
+            _say_deleted(tree, cursor, target)
         tree.post_message(LiveRefreshed(changed))
         if tree.live_again:
             tree.live_again = False
@@ -431,3 +421,12 @@ class LiveTreeRefresh:
             node = tree.nodes_by_plan.get(plan_id)
             if node is not None:
                 node.refresh()
+
+
+def _say_deleted(tree: PlanTree, plan_id: str, shown: TreeNode[TreeRow] | None) -> None:
+    """The toast for a highlighted plan another process deleted, naming where the cursor went."""
+    name = shown.data.name if shown is not None and isinstance(shown.data, PlanRow) else None
+    tree.notify(
+        f"The plan {plan_id} was deleted"
+        + (f"; showing {name}, the nearest plan above it." if name else "."),
+        title="Plan deleted", severity="warning", markup=False)
