@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.message import Message
+from textual.worker import Worker
 
 if TYPE_CHECKING:
     # store.changes and store.db load SQLAlchemy: imported where the database is open already
@@ -28,6 +29,16 @@ if TYPE_CHECKING:
 # the worker group of the one watching worker (it runs as long as the app: tests leave it out
 # of what they wait for)
 WATCH_GROUP = "live-watch"
+
+
+def ending_workers(app: App[object]) -> list[Worker[object]]:
+    """The app's workers that end by themselves: all but live refresh's watcher.
+
+    What tests and benchmarks wait for. (Textual's `wait_for_complete([])` waits for every
+    worker, the watcher's too, so a caller with none to wait for must not call it.)"""
+    return [worker for worker in app.workers if worker.group != WATCH_GROUP]
+
+
 # the least time between two reported changes: at most ~4 refreshes a second
 MIN_REFRESH_GAP = 0.25
 # more named rows than this in one report: refresh everything loaded instead of each of them

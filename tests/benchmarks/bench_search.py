@@ -152,12 +152,11 @@ async def settled(app: Any, timeout: float = 120.0) -> None:
     """
     from textual.worker import WorkerCancelled
 
-    from tui.live import WATCH_GROUP
+    from tui.live import ending_workers
 
     deadline = time.perf_counter() + timeout
     while True:
-        running = [worker for worker in app.workers
-                   if worker.group != WATCH_GROUP and not worker.is_finished]
+        running = [worker for worker in ending_workers(app) if not worker.is_finished]
         if not running:
             return
         if time.perf_counter() > deadline:

@@ -71,14 +71,14 @@ def stored_revision(path: Path) -> str | None:
 
 
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    from tui.live import WATCH_GROUP  # live refresh's watcher runs as long as the app
+    from tui.live import ending_workers  # live refresh's watcher runs as long as the app
 
     for _ in range(50):
-        working = [w for w in pilot.app.workers if w.group != WATCH_GROUP]
+        working = ending_workers(pilot.app)
         if working:  # (an empty list would wait for every worker, the watcher's too)
             await pilot.app.workers.wait_for_complete(working)
         await pilot.pause()
-        if not any(w.is_running for w in pilot.app.workers if w.group != WATCH_GROUP):
+        if not any(w.is_running for w in ending_workers(pilot.app)):
             return
 
 

@@ -31,7 +31,7 @@ from store import migrations
 from store.corrections import run_correction
 from store.db import archive_root, artifacts_root, database_url
 from tui.app import PlandeskApp
-from tui.live import WATCH_GROUP
+from tui.live import ending_workers
 
 SIZES = ((80, 24), (160, 48))
 FIXED_TIME = "2025-11-03T08:00:00.000000+00:00"
@@ -205,7 +205,7 @@ async def settle(pilot: Pilot[None]) -> None:
     app = pilot.app
     quiet = 0
     for _ in range(60):
-        awaited = [w for w in app.workers if w.group != WATCH_GROUP]
+        awaited = ending_workers(app)
         try:
             if awaited:  # Textual waits for every worker, the watcher too, given an empty list
                 await app.workers.wait_for_complete(awaited)
@@ -215,7 +215,7 @@ async def settle(pilot: Pilot[None]) -> None:
             await pilot.pause()
             continue
         await pilot.pause()
-        if any(w.is_running for w in app.workers if w.group != WATCH_GROUP):
+        if any(w.is_running for w in ending_workers(app)):
             quiet = 0
             continue
         quiet += 1
