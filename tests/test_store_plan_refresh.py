@@ -44,3 +44,24 @@ def test_plan_nodes_are_the_named_plans_that_still_exist(engine: sa.Engine) -> N
         found = plans.plan_nodes(session, {root_id, "01NOSUCHPLAN0000000000000A"})
     assert set(found) == {root_id}
     assert found[root_id].child_count == 2 and found[root_id].plan.parent_plan_id is None
+
+
+def test_gap_sizes_count_what_each_gap_hides_now(engine: sa.Engine) -> None:
+    root_id = make_forest(engine, roots=2, children=9)[0]
+    with session_scope(engine) as session:
+        children = [n.plan.plan_id for n in plans.children_page(session, root_id).nodes]
+        roots = [n.plan.plan_id for n in plans.roots_page(session).nodes]
+        # a middle gap (4 hidden) and a trailing one (1 hidden), both shown with a count;
+        # the roots' gap after the first root shows none
+        level = LoadedLevel(root_id, 4, gaps=((children[1], children[6]), (children[7], None)),
+                            counted=(True, True))
+        assert plans.gap_sizes(session, level) == (4, 1)
+        assert plans.gap_sizes(session, LoadedLevel(None, 1, gaps=((roots[0], None),))) == (None,)
+        plans.create_plan(session, namespaced_name="team0/zz-late", description="in the gap",
+                          parent_plan_id=root_id)
+    with session_scope(engine) as session:
+        assert plans.gap_sizes(session, level) == (4, 2)
+        session.execute(sa.text("DELETE FROM plans WHERE root_plan_id = :p"), {"p": roots[1]})
+    with session_scope(engine) as session:
+        # emptied: 0 whether it was counted or not, so that its row can go
+        assert plans.gap_sizes(session, LoadedLevel(None, 1, gaps=((roots[0], None),))) == (0,)

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
         descendant_count,
         tree_size,
     )
-    from store.plans.refresh import loaded_levels, plan_nodes
+    from store.plans.refresh import gap_sizes, loaded_levels, plan_nodes
     from store.plans.rows import child_counts
     from store.plans.search import MatchChunk, SearchResult, matches_of, search_matches
     from store.plans.summaries import (
@@ -97,6 +97,7 @@ __all__ = [
     "create_plan",
     "descendant_count",
     "find_plans",
+    "gap_sizes",
     "get_plan",
     "last_page",
     "level_pages",
@@ -128,7 +129,7 @@ _MODULE_OF = {
     **dict.fromkeys(("MAX_ANCESTOR_DEPTH", "AncestorPath", "PlanNotFoundError", "PlanPathError",
                      "ancestor_ids", "ancestor_path", "descendant_count", "tree_size"), "paths"),
     "child_counts": "rows",
-    **dict.fromkeys(("loaded_levels", "plan_nodes"), "refresh"),
+    **dict.fromkeys(("gap_sizes", "loaded_levels", "plan_nodes"), "refresh"),
     **dict.fromkeys(("MatchChunk", "SearchResult", "matches_of", "search_matches"), "search"),
     **dict.fromkeys(("PAGE_SIZE", "LevelRows", "LoadedLevel", "PlanNode", "PlanPage",
                      "PlanSummary", "RowProblem", "unreadable_label"), "summaries"),

@@ -1,9 +1,10 @@
 """What a live refresh reads again: the plans a tree has loaded (each level outside its gaps),
-or just the plans a change notification named."""
+or just the plans a change notification named, and how many plans each gap hides now."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -14,19 +15,44 @@ from store.plans.rows import summary_select
 from store.plans.summaries import PAGE_SIZE, LevelRows, LoadedLevel, PlanNode
 
 
+def _level_query(query: Any, parent_id: str | None) -> Any:
+    return query.where(col(Plan.parent_plan_id).is_(None) if parent_id is None
+                       else Plan.parent_plan_id == parent_id)
+
+
+def _inside(after: str | None, until: str | None) -> list[Any]:
+    """The open id interval (after, until) of a gap, None unbounded."""
+    inside = [col(Plan.plan_id) > after] if after is not None else []
+    if until is not None:
+        inside.append(col(Plan.plan_id) < until)
+    return inside
+
+
+def gap_sizes(session: Session, level: LoadedLevel) -> tuple[int | None, ...]:
+    """How many plans each of the level's gaps hides now, one query per gap: counted where its
+    row shows a count, else only 0 (empty: the row can go) or None (some). A count of the
+    roots a gap skips could cost a scan of most of the table, and nothing would show it."""
+    sizes: list[int | None] = []
+    for index, (after, until) in enumerate(level.gaps):
+        where = _level_query(sa.select(col(Plan.plan_id)), level.parent_id).where(
+            *_inside(after, until))
+        if index < len(level.counted) and level.counted[index]:
+            count = session.execute(sa.select(sa.func.count()).select_from(where.subquery()))
+            sizes.append(int(count.scalar_one()))
+        else:
+            some = session.execute(where.limit(1)).first() is not None
+            sizes.append(None if some else 0)
+    return tuple(sizes)
+
+
 def loaded_levels(session: Session, levels: Sequence[LoadedLevel]) -> dict[str | None, LevelRows]:
     """Each level's plans again, outside its gaps: as many as it had loaded and a page more
     (new plans), one query per level, so that a refresh never reads what a gap skips."""
     read: dict[str | None, LevelRows] = {}
     for level in levels:
-        query = summary_select().where(
-            col(Plan.parent_plan_id).is_(None) if level.parent_id is None
-            else Plan.parent_plan_id == level.parent_id)
+        query = _level_query(summary_select(), level.parent_id)
         for after, until in level.gaps:
-            inside = [col(Plan.plan_id) > after] if after is not None else []
-            if until is not None:
-                inside.append(col(Plan.plan_id) < until)
-            query = query.where(sa.not_(sa.and_(sa.true(), *inside)))
+            query = query.where(sa.not_(sa.and_(sa.true(), *_inside(after, until))))
         limit = level.loaded + PAGE_SIZE
         result = session.execute(
             _with_child_count(query).order_by(col(Plan.plan_id)).limit(limit + 1))

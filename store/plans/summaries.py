@@ -142,11 +142,13 @@ class PlanPage:
 @dataclass(frozen=True)
 class LoadedLevel:
     """One level a tree shows: its parent (None: the roots), how many of its plans are loaded,
-    and the gaps it skips ("… more" rows: open id intervals, None unbounded)."""
+    and the gaps it skips ("… more" rows: open id intervals, None unbounded); `counted` says
+    of each gap whether its row shows how many plans it hides ("… 12 more")."""
 
     parent_id: str | None
     loaded: int
     gaps: tuple[tuple[str | None, str | None], ...] = ()
+    counted: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)

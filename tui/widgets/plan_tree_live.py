@@ -27,6 +27,7 @@ from tui.widgets.literal import literal_text, visible
 from tui.widgets.plan_rows import LoadingRow, MoreRow, PlaceRestored, PlanRow, TreePlace, TreeRow
 
 if TYPE_CHECKING:
+    from store.db import Session
     from tui.widgets.plan_tree import PlanTree
 
 # how long a changed row stays marked
@@ -67,12 +68,14 @@ class LiveRefreshed(Message):
 @dataclass
 class LiveRead(Message, bubble=False):
     """What a live refresh's worker read: loaded levels again, or the named plans (None in
-    `plans` for one that no longer exists)."""
+    `plans` for one that no longer exists), and how many plans the gaps of the levels it read
+    (or of the named plans' parents) hide now (`plans.gap_sizes`)."""
 
     generation: int
     levels: tuple[LoadedLevel, ...]
     rows: dict[str | None, LevelRows] = field(default_factory=dict)
     plans: dict[str, PlanNode | None] = field(default_factory=dict)
+    gaps: dict[str | None, tuple[int | None, ...]] = field(default_factory=dict)
     error: str | None = None
 
 
@@ -151,14 +154,16 @@ class LiveTreeRefresh:
                 continue
             plans = 0
             gaps: list[tuple[str | None, str | None]] = []
+            counted: list[bool] = []
             for child in parent.children:
                 if isinstance(child.data, PlanRow):
                     plans += 1
                     parents.append(child)
                 elif isinstance(child.data, MoreRow):
                     gaps.append((child.data.after, child.data.until))
+                    counted.append(child.data.remaining is not None)
             levels.append(LoadedLevel(row.plan_id if isinstance(row, PlanRow) else None,
-                                      plans, tuple(gaps)))
+                                      plans, tuple(gaps), tuple(counted)))
         return tuple(levels)
 
     def _read_live(self, generation: int, levels: tuple[LoadedLevel, ...],
@@ -169,15 +174,19 @@ class LiveTreeRefresh:
             with tree.session() as session:
                 if plan_ids is None:
                     message = LiveRead(generation, levels,
-                                       rows=plans.loaded_levels(session, levels))
+                                       rows=plans.loaded_levels(session, levels),
+                                       gaps=_gap_sizes(session, levels, None))
                 else:
                     found = plans.plan_nodes(session, plan_ids)
-                    parents = {n.plan.parent_plan_id for n in found.values()} - {None}
+                    # a named plan's siblings' gaps: it may have come or gone inside one
+                    levels_touched = {n.plan.parent_plan_id for n in found.values()}
+                    parents = levels_touched - {None}
                     found.update(plans.plan_nodes(session, cast(set[str], parents) - set(found)))
                     named: dict[str, PlanNode | None] = dict.fromkeys(plan_ids)
 
                     named.update(found)
-                    message = LiveRead(generation, levels, plans=named)
+                    message = LiveRead(generation, levels, plans=named,
+                                       gaps=_gap_sizes(session, levels, levels_touched))
         except Exception as exc:
             message = LiveRead(generation, levels, error=str(exc))
         tree.post_message(message)
@@ -208,10 +217,11 @@ class LiveTreeRefresh:
             if node is None and plan_id not in tree.nodes_by_plan:
                 stale = True  # deleted unseen: its parent, if shown, counts one child less
             tree._apply_plan(plan_id, node, now, changed, removed)
+        gaps_changed = tree._apply_gaps(message)
         target = None
         if cursor_id is not None and cursor_id in removed:
             target = tree._nearest_surviving(removed[cursor_id])
-        if changed or removed:
+        if changed or removed or gaps_changed:
             tree._after_change()
         if cursor_id is not None and cursor_id in removed:
             if target is not None:
@@ -264,6 +274,35 @@ class LiveTreeRefresh:
                           and isinstance(later.data, PlanRow) else None)
             parent.add_leaf(tree._more_label(gap), gap,
                             before=later if later is not None else None)
+
+    def _apply_gaps(self, message: LiveRead) -> bool:
+        """Give each gap read again its new count; drop a gap that hides nothing any more.
+        Whether a row went. Only where the level's gaps are still those the worker counted."""
+        tree = cast("PlanTree", self)
+        went = False
+        for level in message.levels:
+            sizes = message.gaps.get(level.parent_id)
+            parent = tree.root if level.parent_id is None \
+                else tree.nodes_by_plan.get(level.parent_id)
+            if sizes is None or parent is None:
+                continue
+            gap_nodes = [c for c in parent.children if isinstance(c.data, MoreRow)]
+            if tuple((g.data.after, g.data.until) for g in gap_nodes
+                     if isinstance(g.data, MoreRow)) != level.gaps:
+                continue  # a page or new plans came meanwhile: the next refresh counts them
+            for gap_node, size in zip(gap_nodes, sizes, strict=True):
+                gap = gap_node.data
+                assert isinstance(gap, MoreRow)
+                if gap.loading:
+                    continue
+                if size == 0 and gap_node is not tree.cursor_node:
+                    tree._label_widths.pop(gap_node.id, None)
+                    gap_node.remove()
+                    went = True
+                elif size is not None and gap.remaining is not None and size != gap.remaining:
+                    gap.remaining = size
+                    gap_node.set_label(tree._more_label(gap))
+        return went
 
     def _apply_plan(self, plan_id: str, node: PlanNode | None,
                     levels: dict[str | None, LoadedLevel], changed: set[str],
@@ -421,6 +460,13 @@ class LiveTreeRefresh:
             node = tree.nodes_by_plan.get(plan_id)
             if node is not None:
                 node.refresh()
+
+
+def _gap_sizes(session: Session, levels: tuple[LoadedLevel, ...],
+               parents: set[str | None] | None) -> dict[str | None, tuple[int | None, ...]]:
+    """`plans.gap_sizes` of each level with gaps (only of those under `parents`, if given)."""
+    return {level.parent_id: plans.gap_sizes(session, level) for level in levels
+            if level.gaps and (parents is None or level.parent_id in parents)}
 
 
 def _say_deleted(tree: PlanTree, plan_id: str, shown: TreeNode[TreeRow] | None) -> None:
