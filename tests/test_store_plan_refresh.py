@@ -65,3 +65,14 @@ def test_gap_sizes_count_what_each_gap_hides_now(engine: sa.Engine) -> None:
     with session_scope(engine) as session:
         # emptied: 0 whether it was counted or not, so that its row can go
         assert plans.gap_sizes(session, LoadedLevel(None, 1, gaps=((roots[0], None),))) == (0,)
+
+
+def test_touch_tree_says_whether_named_plans_are_or_were_in_a_tree(engine: sa.Engine) -> None:
+    first, second = make_forest(engine, roots=2, children=1)
+    with session_scope(engine) as session:
+        child = plans.children_page(session, first).nodes[0].plan.plan_id
+        assert plans.touch_tree(session, {child}, first)
+        assert not plans.touch_tree(session, {child}, second)
+        assert not plans.touch_tree(session, set(), first)
+        # gone: which tree it was in is not known, so it may have been this one
+        assert plans.touch_tree(session, {child, "01NOSUCHPLAN0000000000000A"}, second)

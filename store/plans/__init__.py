@@ -57,7 +57,7 @@ if TYPE_CHECKING:
         descendant_count,
         tree_size,
     )
-    from store.plans.refresh import gap_sizes, loaded_levels, plan_nodes
+    from store.plans.refresh import gap_sizes, loaded_levels, plan_nodes, touch_tree
     from store.plans.rows import child_counts
     from store.plans.search import MatchChunk, SearchResult, matches_of, search_matches
     from store.plans.summaries import (
@@ -113,6 +113,7 @@ __all__ = [
     "search_matches",
     "search_page",
     "siblings_from",
+    "touch_tree",
     "tree_size",
     "unreadable_label",
 ]
@@ -129,7 +130,7 @@ _MODULE_OF = {
     **dict.fromkeys(("MAX_ANCESTOR_DEPTH", "AncestorPath", "PlanNotFoundError", "PlanPathError",
                      "ancestor_ids", "ancestor_path", "descendant_count", "tree_size"), "paths"),
     "child_counts": "rows",
-    **dict.fromkeys(("gap_sizes", "loaded_levels", "plan_nodes"), "refresh"),
+    **dict.fromkeys(("gap_sizes", "loaded_levels", "plan_nodes", "touch_tree"), "refresh"),
     **dict.fromkeys(("MatchChunk", "SearchResult", "matches_of", "search_matches"), "search"),
     **dict.fromkeys(("PAGE_SIZE", "LevelRows", "LoadedLevel", "PlanNode", "PlanPage",
                      "PlanSummary", "RowProblem", "unreadable_label"), "summaries"),

@@ -230,9 +230,14 @@ class PlansScreen(PaneLayoutKeys, Screen[None]):
         self.plan_tree.refresh_live(plan_rows)
         pane = self.detail_pane
         if pane.plan_id is not None and pane.detail is not None and not pane.loading \
-                and (plans_touched is None or pane.plan_id in plans_touched) \
                 and pane.plan_id == self.plan_tree.cursor_plan_id:
-            self.load_detail(pane.plan_id, live=True)  # no begin(): the pane stays usable
+            # no begin(): the pane stays usable. Other plans of its tree (children, ancestors)
+            # show in it too: the worker reads it again if one of them changed
+            if plans_touched is None or pane.plan_id in plans_touched:
+                self.load_detail(pane.plan_id, live=True)
+            elif plan_rows:
+                self.load_detail(pane.plan_id, live=True,
+                                 if_in_tree=(plan_rows, pane.detail.plan.root_plan_id))
 
     def action_show_tab(self, tab: str) -> None:
         self.detail_pane.action_show_tab(tab)
@@ -340,13 +345,16 @@ class PlansScreen(PaneLayoutKeys, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail",
           description="Loading plan detail")
-    def load_detail(self, plan_id: str, *, live: bool = False, settle: float = 0.0) -> None:
+    def load_detail(self, plan_id: str, *, live: bool = False, settle: float = 0.0,
+                    if_in_tree: tuple[frozenset[str], str] | None = None) -> None:
         if settle:
             time.sleep(settle)  # a newer highlight meanwhile cancels this worker
             if get_current_worker().is_cancelled:
                 return
         try:
             with self.context.session() as session:
+                if if_in_tree is not None and not plans.touch_tree(session, *if_in_tree):
+                    return  # the plans that changed are in another tree
                 detail = plans.plan_detail(session, plan_id)
         except Exception as exc:
             # a plan deleted meanwhile: the tree's own refresh moves the cursor and says so
