@@ -329,7 +329,7 @@ class PlandeskApp(CorrectionRunning, SettingsKeeping, App[None]):
 
         for modal in self.screen_stack:
             if isinstance(modal, CorrectionModal):
-                modal.recheck_preview()
+                modal.recheck_preview(message.plans_touched)
 
     def _engine_failed(self, why: str) -> None:
         # what waits for a pending engine gives up (its screen is being replaced anyway); not a

@@ -128,6 +128,7 @@ class CorrectionModal(ModalScreen[CorrectionRequest | None]):
         self.mode = mode
         self.later = later  # decisions after this one that a revert takes with it
         self.preview: CorrectionPreview | None = None
+        self.shown_preview: Content | None = None  # what the preview box shows of it
         self.refusal: str | None = None
         # how the plan changed since the preview the user last saw (a live refresh found it):
         # the next confirm is refused once, so nothing runs on a preview nobody looked at
@@ -189,29 +190,43 @@ class CorrectionModal(ModalScreen[CorrectionRequest | None]):
             return
         self.post_message(PreviewReady(preview))
 
-    def recheck_preview(self) -> None:
-        """Another connection committed: compute the preview again; if the plan changed, say
-        so (`on_preview_ready`)."""
+    def recheck_preview(self, plans_touched: frozenset[str] | None = None) -> None:
+        """Another connection committed (to rows of `plans_touched`; None: of any plan):
+        compute the preview again if that could change it; if it did, say so
+        (`on_preview_ready`)."""
+        if plans_touched is not None and self.plan_id not in plans_touched:
+            return  # its plan, decisions and corrections are as they were
         if self.preview is not None or self.refusal is not None:
             self.compute_preview()  # a refusal may have passed too (another correction ended)
 
     def on_preview_ready(self, message: PreviewReady) -> None:
-        earlier = self.preview
-        if self.refusal is not None:  # what was in the way (a running correction) has ended
+        earlier, shown = self.preview, self.shown_preview
+        content = preview_content(message.preview)
+        refused = self.refusal is not None
+        if refused:  # what was in the way (a running correction) has ended
             self.refusal = None
             self.query_one("#confirm", Button).disabled = False
             self.show_error(None)
-        if earlier is not None and message.preview.version != earlier.version:
-            self.changed_since = message.preview.version.change_since(earlier.version)
-            self.show_error(self._changed_notice())
+        # confirming runs on this version: where it does what the box shows, nothing to say
         self.preview = message.preview
+        if content == shown and not refused:
+            return  # nothing on screen changes (no redraw, no notice)
+        if earlier is not None and shown is not None and content != shown:
+            version = message.preview.version
+            self.changed_since = (version.change_since(earlier.version)
+                                  if version != earlier.version
+                                  else "what confirming does is not what it showed")
+            self.show_error(self._changed_notice())
         if self.mode == CorrectionMode.REVERT:
             # the database's count, which the preview saw, over the one the pane showed
             self.later = max(0, len(message.preview.reverted) - 1)
             self.query_one("#correction-title", Static).update(self._title())
-        self.query_one("#correction-preview", Static).update(preview_content(message.preview))
+        self.query_one("#correction-preview", Static).update(content)
+        self.shown_preview = content
 
     def on_preview_refused(self, message: PreviewRefused) -> None:
+        if message.reason == self.refusal:
+            return  # refused as before: as shown
         self.refusal = message.reason
         self.query_one("#correction-preview", Static).update(
             Content.styled("Nothing would be changed: this correction cannot run.", "$text-muted")
