@@ -7,7 +7,8 @@ revision feed; if that connection drops, a snapshot query stands in for it while
 PostgreSQL notification ends it at once; SQLite can only look again when it ends). Both are
 called from one thread at a time (the app's one watching worker); `close()` may come from
 another thread: it ends a `wait` at once, waits for a running poll, and polls after it report
-no change.
+no change. A PostgreSQL connect or query that a dead server never answers runs in a thread of
+its own that `close()` walks away from, so quitting never waits on it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ from sqlalchemy.engine import Engine
 CHANNEL = "plandesk_changes"
 # how long a dropped listener waits between attempts to reconnect
 RECONNECT_SECONDS = 1.0
+# how long a connect of the watcher's may take (libpq's connect_timeout) before it fails: what
+# ends a connect to a server that does not answer, that the watcher walked away from
+CONNECT_SECONDS = 10
+# how often a poll waiting on a connect or query looks whether it is being closed
+CLOSING_CHECK_SECONDS = 0.05
 
 
 class WatchState(enum.StrEnum):
@@ -106,6 +112,49 @@ class SqliteChangeWatcher:
                 self._connection.close()
 
 
+class _Closed(Exception):
+    """The watcher was closed while it waited on the server."""
+
+
+class _Abandonable:
+    """One blocking call (a connect, a query) in a daemon thread of its own, so that whoever
+    waits for it can walk away; what it opens after that is closed by `discard`."""
+
+    def __init__(self, call: Any, discard: Any) -> None:
+        self._call = call
+        self._discard = discard
+        self._lock = threading.Lock()
+        self._abandoned = False
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+        threading.Thread(target=self._run, daemon=True, name="plandesk-watch-connect").start()
+
+    def _run(self) -> None:
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            value = self._call()
+        except BaseException as exc:
+            error = exc
+        with self._lock:
+            if not self._abandoned:
+                self.value, self.error = value, error
+                self.done.set()
+                return
+        if value is not None:
+            with contextlib.suppress(Exception):
+                self._discard(value)
+
+    def abandon(self) -> None:
+        with self._lock:
+            self._abandoned = True
+            value, self.value = self.value, None
+        if value is not None:
+            with contextlib.suppress(Exception):
+                self._discard(value)
+
+
 def _snapshot_query() -> sa.TextClause:
     # changes whenever a transaction that wrote anything starts or ends, anywhere on the server
     return sa.text("SELECT pg_current_snapshot()::text")
@@ -115,9 +164,14 @@ class PgChangeWatcher:
     """LISTEN on its own connection; a snapshot query while that connection is being
     reconnected (a change may have been missed meanwhile, so a drop counts as one)."""
 
-    def __init__(self, engine: Engine, *, clock: Any = time.monotonic) -> None:
-        self._engine = engine
+    def __init__(self, engine: Engine, *, clock: Any = time.monotonic,
+                 stopping: threading.Event | None = None) -> None:
+        # connections of its own, whose connects give up after CONNECT_SECONDS
+        self._engine = sa.create_engine(engine.url, pool_pre_ping=True, pool_size=1,
+                                        connect_args={"connect_timeout": CONNECT_SECONDS})
         self._clock = clock
+        # set by the owner when it stops: a connect under way in __init__ is walked away from
+        self._stopping = stopping
         self._listener: Any = None
         self._fingerprint: str | None = None
         self._next_attempt = 0.0
@@ -128,14 +182,35 @@ class PgChangeWatcher:
         self._closing = threading.Event()
         # close() writes to one end so that a wait() blocked on the listener's socket ends
         self._wake_reader, self._wake_writer = socket.socketpair()
-        self._listen()
+        try:
+            self._listen()
+        except BaseException:
+            self._close_own()
+            raise
 
     @property
     def listener_pid(self) -> int | None:
         """The server process of the listening connection (for tests that cut it)."""
         return None if self._listener is None else int(self._listener.info.backend_pid)
 
+    def _abandonable(self, call: Any, discard: Any = None) -> Any:
+        """`call()`, run where close() (or the owner's stopping) can walk away from it: a
+        server that went away may never answer a connect or a query. Raises _Closed then."""
+        attempt = _Abandonable(call, discard or (lambda _value: None))
+        while not attempt.done.wait(CLOSING_CHECK_SECONDS):
+            if self._closing.is_set() or (self._stopping is not None
+                                          and self._stopping.is_set()):
+                attempt.abandon()
+                raise _Closed
+        if attempt.error is not None:
+            raise attempt.error
+        return attempt.value
+
     def _listen(self) -> None:
+        self._listener = self._abandonable(self._connect_listening, lambda c: c.close())
+        self.state = WatchState.LIVE
+
+    def _connect_listening(self) -> Any:
         raw = self._engine.raw_connection()
         connection = raw.driver_connection
         assert connection is not None
@@ -147,8 +222,7 @@ class PgChangeWatcher:
         except Exception:
             connection.close()
             raise
-        self._listener = connection
-        self.state = WatchState.LIVE
+        return connection
 
     def _drop_listener(self) -> None:
         listener, self._listener = self._listener, None
@@ -163,7 +237,11 @@ class PgChangeWatcher:
             if self._closed:
                 self.changes = ()
                 return False
-            return self._poll()
+            try:
+                return self._poll()
+            except _Closed:
+                self.changes = ()
+                return False
 
     def _poll(self) -> bool:
         self.changes = ()
@@ -179,6 +257,8 @@ class PgChangeWatcher:
         if self._clock() >= self._next_attempt:
             try:
                 self._listen()
+            except _Closed:
+                raise
             except Exception:
                 self._next_attempt = self._clock() + RECONNECT_SECONDS
                 return changed
@@ -197,10 +277,15 @@ class PgChangeWatcher:
             select.select([listener.fileno(), self._wake_reader], [], [], timeout)
         return self.poll()
 
+    def _read_snapshot(self) -> str:
+        with self._engine.connect() as connection:
+            return str(connection.execute(_snapshot_query()).scalar_one())
+
     def _poll_snapshot(self) -> bool:
         try:
-            with self._engine.connect() as connection:
-                fingerprint = str(connection.execute(_snapshot_query()).scalar_one())
+            fingerprint = str(self._abandonable(self._read_snapshot))
+        except _Closed:
+            raise
         except Exception:
             return False  # the server is away; the state already says reconnecting
         changed = self._fingerprint is not None and fingerprint != self._fingerprint
@@ -217,11 +302,16 @@ class PgChangeWatcher:
             self._closed = True
             self._wake_reader.close()
             self._wake_writer.close()
-            if self._listener is not None:
-                try:
+            try:
+                if self._listener is not None:
                     self._listener.close()
-                finally:
-                    self._listener = None
+            finally:
+                self._listener = None
+                self._close_own()
+
+    def _close_own(self) -> None:
+        """The engine of its own (a connection left to a walked-away thread is closed by it)."""
+        self._engine.dispose(close=True)
 
 
 def _change(payload: str) -> Change:
@@ -233,11 +323,13 @@ def _change(payload: str) -> Change:
         return Change("?", None, None)  # a NOTIFY on our channel from someone else
 
 
-def open_change_watcher(engine: Engine) -> ChangeWatcher:
-    """The watcher for the database `engine` is on (it opens its own connection)."""
+def open_change_watcher(engine: Engine,
+                        stopping: threading.Event | None = None) -> ChangeWatcher:
+    """The watcher for the database `engine` is on (it opens its own connection); `stopping`,
+    once set, abandons a PostgreSQL connect that is still waiting for the server."""
     if engine.dialect.name == "sqlite":
         database = engine.url.database
         if not database or database == ":memory:":
             raise ValueError("Only a SQLite file can be watched for changes.")
         return SqliteChangeWatcher(Path(database))
-    return PgChangeWatcher(engine)
+    return PgChangeWatcher(engine, stopping=stopping)

@@ -124,7 +124,7 @@ class LiveUpdates:
         watcher: ChangeWatcher | None = None
         while watcher is None:
             try:
-                watcher = open_change_watcher(self.engine)
+                watcher = open_change_watcher(self.engine, self.stopping)
             except Exception as exc:
                 self.app.post_message(DatabaseChanged(False, WatchState.RECONNECTING, str(exc)))
                 if self.stopping.wait(max(self.poll_seconds, 1.0)):
