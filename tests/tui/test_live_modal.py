@@ -70,23 +70,25 @@ async def test_an_open_modal_changes_only_when_its_preview_does(
             assert app.screen is modal and modal.query_one("#guidance").has_focus
 
         # another tree's plan: nothing of the preview can have changed
-        seen, previews = live.changes_seen, len(computed)
+        seen, previews, taken_in = live.changes_seen, len(computed), modal.preview
         with writer.begin() as connection:
             connection.execute(sa.text("UPDATE plans SET description = 'elsewhere' "
                                        "WHERE plan_id = :p"), {"p": other_root})
-        await until(pilot, lambda: live.changes_seen > seen and not previewing(app),
-                    "the change heard")
         if postgresql:  # its notification names the other plan: nothing is computed
-            assert len(computed) == previews
+            await until(pilot, lambda: live.changes_seen > seen, "the change heard")
+            assert len(computed) == previews and modal.preview is taken_in
+        else:  # SQLite says only that something changed: computed again, and taken in
+            await until(pilot, lambda: modal.preview is not taken_in and not previewing(app),
+                        "the preview computed again")
         untouched()
 
         # its own plan, in a way the preview does not show: computed again, shown as it was
-        seen, previews = live.changes_seen, len(computed)
+        taken_in = modal.preview
         with writer.begin() as connection:
             connection.execute(sa.text("UPDATE plans SET description = 'reworded' "
                                        "WHERE plan_id = :p"), {"p": root_id})
-        await until(pilot, lambda: live.changes_seen > seen and len(computed) > previews
-                    and not previewing(app), "the preview computed again")
+        await until(pilot, lambda: modal.preview is not taken_in and not previewing(app),
+                    "the preview computed again and taken in")
         untouched()
 
         # its own plan, in a way that changes what confirming does: said, confirm refused once
