@@ -186,6 +186,20 @@ async def test_deleted_cursor_plan_gives_way_to_its_parent(demo_url: str,
         assert tree.nodes_by_plan[root_id].is_expanded
 
 
+async def append_modal(pilot: Pilot[None], app: PlandeskApp,
+                       second: str) -> CorrectionModal:
+    """The append modal for decision #2 (`second`) of the first root, "Mine" typed."""
+    screen = await opened(pilot, app)
+    await pilot.press("right", "4", "tab", "down")
+    await until(pilot, lambda: screen.detail_pane.selected_decision is not None
+                and screen.detail_pane.selected_decision.decision_id == second,
+                "decision #2 highlighted")
+    await pilot.press("a", *typed("Mine"))
+    modal = app.screen
+    assert isinstance(modal, CorrectionModal)
+    return modal
+
+
 @run_async
 async def test_open_modal_notices_a_stale_preview(demo_url: str, writer: sa.Engine) -> None:
     app = live_app(demo_url)
@@ -193,14 +207,7 @@ async def test_open_modal_notices_a_stale_preview(demo_url: str, writer: sa.Engi
     known = decision_ids(writer, root_id)
     second, count = known[1], len(known)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await opened(pilot, app)
-        await pilot.press("right", "4", "tab", "down")
-        await until(pilot, lambda: screen.detail_pane.selected_decision is not None
-                    and screen.detail_pane.selected_decision.decision_id == second,
-                    "decision #2 highlighted")
-        await pilot.press("a", *typed("Mine"))
-        modal = app.screen
-        assert isinstance(modal, CorrectionModal)
+        modal = await append_modal(pilot, app, second)
         await until(pilot, lambda: modal.preview is not None, "the preview")
         assert modal.preview is not None and modal.preview.new_sequence == count + 1
 

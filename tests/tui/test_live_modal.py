@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from test_live import PLAN, decision_ids, live_app, opened, plan_id_of, writer
+from test_live import PLAN, append_modal, decision_ids, live_app, plan_id_of, writer
 from textual.content import Content
 from textual.widgets import Static
-from tui_states import run_async, typed, until
+from tui_states import run_async, until
 
 import tui.screens.correction as correction_screen
 from tui.app import PlandeskApp
-from tui.screens.correction import CorrectionModal
 
 __all__ = ["writer"]  # a fixture, shared with test_live
 
@@ -47,14 +46,7 @@ async def test_an_open_modal_changes_only_when_its_preview_does(
     second, count = known[1], len(known)
     postgresql = writer.dialect.name == "postgresql"
     async with app.run_test(size=SIZE) as pilot:
-        screen = await opened(pilot, app)
-        await pilot.press("right", "4", "tab", "down")
-        await until(pilot, lambda: screen.detail_pane.selected_decision is not None
-                    and screen.detail_pane.selected_decision.decision_id == second,
-                    "decision #2 highlighted")
-        await pilot.press("a", *typed("Mine"))
-        modal = app.screen
-        assert isinstance(modal, CorrectionModal)
+        modal = await append_modal(pilot, app, second)
         await until(pilot, lambda: modal.preview is not None and not previewing(app),
                     "the preview")
         box = modal.query_one("#correction-preview", Static)
