@@ -310,7 +310,8 @@ class PgChangeWatcher:
                 self._close_own()
 
     def _close_own(self) -> None:
-        """The engine of its own (a connection left to a walked-away thread is closed by it)."""
+        """Close its own engine's connections (one that a walked-away thread opens later is
+        closed by that thread's `discard`, or when it is collected)."""
         self._engine.dispose(close=True)
 
 
