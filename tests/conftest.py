@@ -150,14 +150,19 @@ def sqlite_url(tmp_path) -> str:
     return database_url(tmp_path / "plans.db")
 
 
-@contextmanager
-def fresh_pg_database(admin: str | None) -> Iterator[str]:
-    """A new, empty database on the test server, dropped afterwards."""
+def required_pg(admin: str | None) -> str:
+    """The server's admin URL; without one skip the test (fail it with $PLANDESK_REQUIRE_PG)."""
     if admin is None:
         if os.environ.get(REQUIRE_PG_ENV):
             pytest.fail(f"PostgreSQL tests are required (${REQUIRE_PG_ENV}) but {pg_source()}")
         pytest.skip(pg_source())
-    with throwaway_database(admin) as url:
+    return admin
+
+
+@contextmanager
+def fresh_pg_database(admin: str | None) -> Iterator[str]:
+    """A new, empty database on the test server, dropped afterwards."""
+    with throwaway_database(required_pg(admin)) as url:
         yield url
 
 
@@ -171,6 +176,19 @@ def new_pg_database(pg_admin_url) -> Callable[[], AbstractContextManager[str]]:
 @pytest.fixture
 def pg_url(pg_admin_url) -> Iterator[str]:
     with fresh_pg_database(pg_admin_url) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_demo_url(pg_admin_url, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The demo on a fresh PostgreSQL database, its artifacts in tmp_path/artifacts (which
+    $PLANDESK_ARTIFACTS names for the test)."""
+    from demo_copy import pg_demo
+
+    admin = required_pg(pg_admin_url)
+    artifacts = tmp_path / "artifacts"
+    monkeypatch.setenv("PLANDESK_ARTIFACTS", str(artifacts))
+    with pg_demo(admin, artifacts) as url:
         yield url
 
 

@@ -14,13 +14,15 @@ from sqlalchemy.engine import make_url
 
 
 @contextmanager
-def throwaway_database(admin_url: str, prefix: str = "plandesk_test") -> Iterator[str]:
-    """The URL of a new, empty database on the server `admin_url` is on, dropped at the end
-    (even with connections still open to it)."""
+def throwaway_database(admin_url: str, prefix: str = "plandesk_test",
+                       template: str | None = None) -> Iterator[str]:
+    """The URL of a new database on the server `admin_url` is on, empty or a copy of the
+    database named `template`, dropped at the end (even with connections still open to it)."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    copied = "" if template is None else f' TEMPLATE "{template}"'
     with engine.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"{copied}')
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:

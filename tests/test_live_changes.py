@@ -25,7 +25,6 @@ from store.changes import (
 )
 from store.corrections import run_correction
 from store.db import create_db_engine, session_scope, sqlite_path
-from store.demo import create_demo
 from store.models import Decision
 from store.plans import create_plan, roots_page
 
@@ -170,10 +169,9 @@ def test_sqlite_watcher_never_creates_a_missing_file(tmp_path) -> None:
     engine.dispose()
 
 
-def test_postgresql_payload_names_table_key_and_plan(pg_url: str, tmp_path,
+def test_postgresql_payload_names_table_key_and_plan(pg_demo_url: str, tmp_path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PLANDESK_ARTIFACTS", str(tmp_path / "artifacts"))
-    create_demo(pg_url)
+    pg_url = pg_demo_url
     engine = create_db_engine(pg_url)
     watcher = open_change_watcher(engine)
     other = create_db_engine(pg_url)

@@ -10,7 +10,6 @@ import pytest
 from demo_copy import copy_demo
 
 from store.db import database_url
-from store.demo import create_demo
 from tui.app import PlandeskApp
 
 os.environ["TEXTUAL_ANIMATIONS"] = "none"
@@ -60,7 +59,5 @@ def demo_url(request: pytest.FixtureRequest, workdir: Path,
     if request.param == "sqlite":
         copy_demo(workdir / "demo.db")
         return database_url("demo.db")
-    url: str = request.getfixturevalue("pg_url")
-    monkeypatch.setenv("PLANDESK_ARTIFACTS", str(workdir / "artifacts"))
-    create_demo(url)
+    url: str = request.getfixturevalue("pg_demo_url")  # its artifacts in workdir/artifacts
     return url

@@ -292,11 +292,10 @@ async def test_a_burst_of_commits_keeps_the_ui_responsive(demo_url: str, writer:
 
 
 @run_async
-async def test_postgresql_listener_drop_shows_reconnecting(pg_url: str, workdir: Path,
+async def test_postgresql_listener_drop_shows_reconnecting(pg_demo_url: str, workdir: Path,
                                                              monkeypatch: pytest.MonkeyPatch,
                                                              ) -> None:
-    monkeypatch.setenv("PLANDESK_ARTIFACTS", str(workdir / "artifacts"))
-    create_demo(pg_url)
+    pg_url = pg_demo_url
     app = live_app(pg_url)
     shown: list[str] = []  # every header the indicator set (a loaded machine may skip frames)
     show = app._show_live_state

@@ -100,12 +100,10 @@ async def test_external_changes_touch_only_their_rows(demo_url: str, writer: sa.
 
 @run_async
 async def test_postgresql_reads_only_the_plans_a_notification_names(
-        pg_url: str, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from store.demo import create_demo
+        pg_demo_url: str, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tui.widgets.plan_tree_live import LiveRead
 
-    monkeypatch.setenv("PLANDESK_ARTIFACTS", str(workdir / "artifacts"))
-    create_demo(pg_url)
+    pg_url = pg_demo_url
     reads: list[LiveRead] = []
     on_live_read = PlanTree.on_live_read
 

@@ -17,17 +17,15 @@ from tui_states import until
 import store.changes
 from store.changes import ChangeWatcher, PgChangeWatcher
 from store.db import create_db_engine
-from store.demo import create_demo
 
 SIZE = (120, 36)
 # a guard against a hang, not a time anything is expected to take
 HANG_GUARD = 60.0
 
 
-def test_quitting_never_waits_on_a_dead_server(pg_url: str, workdir: Path,
+def test_quitting_never_waits_on_a_dead_server(pg_demo_url: str, workdir: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PLANDESK_ARTIFACTS", str(workdir / "artifacts"))
-    create_demo(pg_url)
+    pg_url = pg_demo_url
     # only the watcher goes through the relay (the app's own queries are not about this)
     relay = PgRelay(pg_url)
     relayed = create_db_engine(relay.relayed_url)

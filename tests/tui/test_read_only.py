@@ -22,7 +22,6 @@ from tui_states import (
 )
 
 from store.db import database_url
-from store.demo import create_demo
 from store.revisions import head_revision
 from tui.app import PlandeskApp
 from tui.screens.correction import CorrectionModal
@@ -161,10 +160,9 @@ def row_counts(url: str) -> dict[str, int]:
 
 
 def test_postgresql_read_only_refuses_corrections_and_writes_nothing(
-    pg_url: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+    pg_demo_url: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PLANDESK_ARTIFACTS", str(workdir / "artifacts"))
-    create_demo(pg_url)
+    pg_url = pg_demo_url
     before = row_counts(pg_url)
 
     @run_async
