@@ -32,6 +32,8 @@ SEARCH_DEBOUNCE = 0.1
 # a detail read per keystroke competed with placing the next matches, then was thrown away.
 DETAIL_SETTLE = 0.15
 TITLE = "Plans"
+# the status line while the box is empty
+HINT = "matches show as you type (escape: back to the tree)"
 
 # The characters Textual's parser makes of escape + one key ("\x1b4" is "¢", macOS's
 # option+4), mapped back to that key. Textual reads escape + a letter as alt+letter.
@@ -109,7 +111,6 @@ class PlanSearch(Vertical):
     def on_mount(self) -> None:
         self.border_title = TITLE
         self.show_box(False)
-        self.status.display = False
 
     @property
     def plan_tree(self) -> PlanTree:
@@ -128,6 +129,16 @@ class PlanSearch(Vertical):
         box = self.filter_box
         box.display = show
         box.disabled = not show
+        # The status line comes and goes with the box, never on a keystroke: showing it then
+        # laid the screen out again and rebuilt every tree line, while the search ran.
+        status = self.status
+        status.display = show
+        if show:
+            self.say(HINT)
+
+    def say(self, text: str) -> None:
+        """The status line's text (one row, as wide as the column: no layout needed)."""
+        self.status.update(literal(text), layout=False)
 
     def open(self) -> None:
         """Show the box and focus it at once (see PlansScreen.action_filter)."""
@@ -143,24 +154,21 @@ class PlanSearch(Vertical):
     def search(self, query: str, *, delay: float, say_errors: bool = False) -> bool:
         """Show the plans `query` matches, with their ancestors, after `delay` seconds; an
         empty query shows the forest as it was. False if the query cannot be read."""
-        status = self.status
         try:
             plan_filter = PlanFilter.parse(query)
         except ValueError as exc:
-            status.display = True
-            status.update(literal(str(exc)))
+            self.say(str(exc))
             if say_errors:
                 self.notify(str(exc), title="Filter", severity="error", markup=False)
             return False  # the box keeps what was typed, to be fixed
         if plan_filter.empty:
-            status.display = False
+            self.say(HINT)
             self.back_to_forest()
             return True
-        status.display = True
         if plan_filter == self.plan_filter:
-            status.update(literal(status_line(query, self.shown_window)))
+            self.say(status_line(query, self.shown_window))
             return True
-        status.update(literal(status_line(query)))
+        self.say(status_line(query))
         self.shown_window = None
         tree = self.plan_tree
         if self.plan_filter.empty:
@@ -176,7 +184,7 @@ class PlanSearch(Vertical):
             self.border_title = f"{TITLE}: {message.label}"
             # the title may be cut short in a narrow column: the line under the box says it
             self.shown_window = message.window
-            self.status.update(literal(status_line(self.filter_box.value, message.window)))
+            self.say(status_line(self.filter_box.value, message.window))
 
     @on(PlanTree.MatchChosen)
     def _match_chosen(self, message: PlanTree.MatchChosen) -> None:
@@ -202,7 +210,6 @@ class PlanSearch(Vertical):
             return
         box.value = ""
         self.show_box(False)
-        self.status.display = False
         self.back_to_forest(reveal)
         self.plan_tree.focus()
 
@@ -214,7 +221,6 @@ class PlanSearch(Vertical):
         self.forest_place = None
         self.filter_box.value = ""
         self.show_box(False)
-        self.status.display = False
         self.border_title = TITLE
 
     def reload(self) -> None:
