@@ -197,6 +197,9 @@ class PlanSearch(Vertical):
             return
         self.plan_filter = PlanFilter()
         place = self.forest_place or TreePlace()
+        if reveal is None and self.plan_tree.bring_back_forest():
+            self.forest_place = None
+            return  # at once: keys right after escape act on the forest
         if reveal is not None and reveal != place.cursor_plan_id:
             place = replace(place, cursor_plan_id=reveal, cursor_path=(), cursor_index=0)
         self.forest_place = None

@@ -6,6 +6,11 @@ Only a screenful of matches (MATCHES_AT_ONCE) is read and placed per keystroke: 
 every line it holds, so placing all of them with their ancestors took most of a keystroke's
 time. A "… N more matches" row places the next ones (`store.plans.matches_of`) once it is
 reached, highlighted or chosen.
+
+The forest the first keystroke replaces is kept aside, nodes and all (`KeptForest`), and put
+back at once by escape: keys pressed right after escape act on the forest the user left, not
+on matches still shown while the forest was read again. A live refresh then reads what
+changed in it meanwhile.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on, work
 from textual.widgets import Tree
-from textual.widgets.tree import TreeNode
+from textual.widgets.tree import NodeID, TreeNode
 from textual.worker import get_current_worker
 
 from store import plans
@@ -36,9 +42,27 @@ from tui.widgets.plan_tree_pages import PlanTreePages
 
 if TYPE_CHECKING:
     from store.query_interrupt import QueryInterrupt
+    from tui.widgets.plan_tree import PlanTree
 
 # matches read and placed at a time: a screenful or more, with their ancestors
 MATCHES_AT_ONCE = 50
+
+
+@dataclass
+class KeptForest:
+    """The forest's nodes and the tree's bookkeeping of them, as the first match replaced
+    them (Tree.clear() makes a new root and numbers new nodes from 0 again, so the node ids
+    and Tree's id map are kept too)."""
+
+    root: TreeNode[TreeRow]
+    tree_nodes: dict[NodeID, TreeNode[TreeRow]]
+    current_id: int
+    nodes_by_plan: dict[str, TreeNode[TreeRow]]
+    label_widths: dict[NodeID, tuple[tuple[object, ...], int]]
+    cursor_plan_id: str | None
+    cursor_line: int
+    scroll_y: float
+    id_chars: int
 
 
 class PlanTreeSearch(PlanTreePages):
@@ -46,6 +70,56 @@ class PlanTreeSearch(PlanTreePages):
 
     matches_at_once = MATCHES_AT_ONCE
     search_interrupt: QueryInterrupt | None = None  # the newest search's, until a newer one
+    kept_forest: KeptForest | None = None  # the forest the matches replaced, for escape
+    shows_forest = True  # what the tree holds now: the forest, or a filter's matches
+
+    def _start_over(self, plan_filter: PlanFilter | None) -> None:
+        """Empty the tree for `plan_filter`'s matches (None: the forest); the forest they
+        replace is kept aside, whole, for escape to put back (see bring_back_forest)."""
+        to_matches = plan_filter is not None and not plan_filter.empty
+        if to_matches and self.shows_forest:
+            self.kept_forest = self._keep_forest()
+        elif not to_matches:
+            self.kept_forest = None  # the forest is read anew
+        self.shows_forest = not to_matches
+        super()._start_over(plan_filter)
+
+    def _keep_forest(self) -> KeptForest | None:
+        tree = cast("PlanTree", self)
+        if not tree.settled():
+            return None  # a page on its way to it would never arrive: read it again instead
+        kept = KeptForest(self.root, dict(self._tree_nodes), self._current_id,
+                          self.nodes_by_plan, self._label_widths, self.cursor_plan_id,
+                          self.cursor_line, self.scroll_y, self.id_chars)
+        # _start_over empties these in place: the kept forest has them now
+        self.nodes_by_plan = {}
+        self._label_widths = {}
+        return kept
+
+    def bring_back_forest(self) -> bool:
+        """Put the kept forest back at once, the cursor and scroll as they were (False: none
+        is kept; the caller reads it again). What changed in it meanwhile is read after."""
+        kept = self.kept_forest
+        if kept is None or self.shows_forest:
+            return False
+        self.kept_forest = None
+        self.shows_forest = True
+        self.generation += 1  # what the matches' workers still post is for them
+        self.plan_filter = None
+        self.root = kept.root
+        self._tree_nodes = kept.tree_nodes
+        self._current_id = kept.current_id
+        self.nodes_by_plan = kept.nodes_by_plan
+        self._label_widths = kept.label_widths
+        self.id_chars = kept.id_chars
+        self._invalidate()
+        _ = self.last_line  # its lines, for the cursor's
+        node = self.nodes_by_plan.get(kept.cursor_plan_id or "")
+        self._cursor_to_line(node.line if node is not None else kept.cursor_line)
+        self.scroll_y = kept.scroll_y
+        self._after_change()
+        cast("PlanTree", self).refresh_live(None)
+        return True
 
     def search(self, plan_filter: PlanFilter, *, delay: float = 0.0,
                keep_cursor: bool = False) -> None:
