@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.keys import _character_to_key
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from store.plans import PlanFilter
@@ -31,6 +32,9 @@ SEARCH_DEBOUNCE = 0.1
 # While typing in the filter, the first match's detail loads once the keys pause this long:
 # a detail read per keystroke competed with placing the next matches, then was thrown away.
 DETAIL_SETTLE = 0.15
+# A search whose matches take longer than this (seconds, after the debounce) says
+# "searching…" in the title; a quicker one changes the title only once, to the count.
+SEARCHING_AFTER = 0.15
 TITLE = "Plans"
 # the status line while the box is empty
 HINT = "matches show as you type (escape: back to the tree)"
@@ -97,10 +101,14 @@ class PlanSearch(Vertical):
         self.session = session
         self.page_size = page_size
         self.plan_filter = PlanFilter()
+        self.query_text = ""  # as typed, for plan_filter
         # where the user was in the unfiltered forest, for when the filter is cleared
         self.forest_place: TreePlace | None = None
         # how many of the newest plans the shown matches were looked for in (None: all)
         self.shown_window: int | None = None
+        # the filter whose matches (and count) are on screen (None: the forest is)
+        self.shown_filter: PlanFilter | None = None
+        self._searching: Timer | None = None  # says "searching…" if the matches are slow
 
     def compose(self) -> ComposeResult:
         yield FilterInput(placeholder="search: text or id, phase:execute state:errored",
@@ -168,23 +176,36 @@ class PlanSearch(Vertical):
         if plan_filter == self.plan_filter:
             self.say(status_line(query, self.shown_window))
             return True
-        self.say(status_line(query))
-        self.shown_window = None
         tree = self.plan_tree
         if self.plan_filter.empty:
             self.forest_place = tree.place()
         self.plan_filter = plan_filter
-        self.border_title = f"{TITLE}: searching…"
+        self.query_text = query
+        # The title and the line under the box change with the matches, in the same frame:
+        # drawing them as the search starts competed with it for the UI thread and the GIL.
+        # Only a search still running after SEARCHING_AFTER says so.
+        if self._searching is not None:
+            self._searching.stop()
+        self._searching = self.set_timer(delay + SEARCHING_AFTER, self._say_searching)
         tree.search(plan_filter, delay=delay)
         return True
+
+    def _say_searching(self) -> None:
+        self._searching = None
+        if not self.plan_filter.empty and self.plan_filter != self.shown_filter:
+            self.border_title = f"{TITLE}: searching…"
 
     @on(PlanTree.MatchesShown)
     def _matches_shown(self, message: PlanTree.MatchesShown) -> None:
         if not self.plan_filter.empty:
+            self.shown_filter = self.plan_filter
+            if self._searching is not None:
+                self._searching.stop()
+                self._searching = None
             self.border_title = f"{TITLE}: {message.label}"
             # the title may be cut short in a narrow column: the line under the box says it
             self.shown_window = message.window
-            self.say(status_line(self.filter_box.value, message.window))
+            self.say(status_line(self.query_text, message.window))
 
     @on(PlanTree.MatchChosen)
     def _match_chosen(self, message: PlanTree.MatchChosen) -> None:
@@ -193,6 +214,7 @@ class PlanSearch(Vertical):
     def back_to_forest(self, reveal: str | None = None) -> None:
         """The forest as it was before the filter (on `reveal`, if given, instead)."""
         self.border_title = TITLE
+        self.shown_filter = None
         if self.plan_filter.empty:
             return
         self.plan_filter = PlanFilter()
@@ -225,6 +247,7 @@ class PlanSearch(Vertical):
         self.filter_box.value = ""
         self.show_box(False)
         self.border_title = TITLE
+        self.shown_filter = None
 
     def reload(self) -> None:
         """Read the tree again, keeping expanded nodes, the cursor and scroll."""
