@@ -9,8 +9,12 @@ SQLite database of --plans plans with `plandesk seed`; with $PLANDESK_TEST_PG_UR
 A cached database behind the code's head is upgraded first. For 1-, 3- and 8-character texts,
 each a few hits and a few no-hits, it measures:
   - keystroke: in the running app (headless), from the filter's search starting (the debounce
-    left out) to its matches placed in the tree and counted in the pane title. Each one starts
-    from the forest with every worker done (the forest's reload is not measured);
+    left out) to its matches placed in the tree and counted in the pane title ("placed,
+    counted"), and to the end of the first frame drawn with them ("on screen"). Each one
+    starts from the forest with every worker done (the forest's reload is not measured);
+  - typing: the same for each prefix of a few words typed a key at a time, each search
+    starting from the previous prefix's matches (every worker done between keys), reported
+    for the first two characters and for the third to the eighth;
   - query: `store.plans.search_matches` alone, asked for as many matches as the app places
     at once: the baseline, so that keystroke / query is what the app adds to the store;
   - with --like-baseline, the query the filter ran before the search index (LIKE '%…%' over
@@ -172,13 +176,76 @@ def progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-async def measure_keystrokes(url: str, runs: int) -> tuple[dict[str, list[float]], int]:
-    """Keystroke to matches placed, per text; and how many matches the app places at once."""
+# Typing a word a key at a time, each search starting from the previous text's matches (what
+# a user does), not from the forest: the texts' prefixes, by length.
+TYPED = ("task-123", "plan 999", "ns07/tas", "task-abc", "zzzzzzzz", "depth 99")
+TYPING = {"typing, chars 1-2": (1, 2), "typing, chars 3-8": (3, 8)}
+
+
+class Frames:
+    """When the screen's frames were drawn: the end of each compositor refresh, and whether
+    the filter's matches for `waiting_for` were placed and counted as it began."""
+
+    def __init__(self, screen: Any) -> None:
+        self.screen = screen
+        self.waiting_for: Any = None
+        self.drawn_at: float | None = None
+        refresh = screen._compositor_refresh
+
+        def timed_refresh() -> None:
+            shows = (self.waiting_for is not None
+                     and screen.plan_search.shown_filter == self.waiting_for)
+            refresh()
+            if shows and self.drawn_at is None:
+                self.drawn_at = time.perf_counter()
+
+        screen._compositor_refresh = timed_refresh
+
+
+async def idle(app: Any, pilot: Any) -> None:
+    """Every worker done and what their results set off on screen (the detail pane filling
+    in): else the next keystroke's time held the end of this one."""
+    screen = app.screen
+    await settled(app)
+    while screen.detail_pane.loading:
+        await pilot.pause(0.01)
+    await pilot.pause()
+
+
+async def keystroke(screen: Any, frames: Frames, text: str) -> tuple[float, float] | None:
+    """Seconds from the search of `text` starting (the debounce left out) to its matches
+    placed and counted, and to the first frame drawn with them."""
+    from store.plans import PlanFilter as Filter
+
+    wanted = Filter.parse(text)
+    search = screen.plan_search
+    if wanted == search.plan_filter:
+        return None  # the same search as the text before ("plan " after "plan")
+    frames.waiting_for, frames.drawn_at = wanted, None
+    start = time.perf_counter()
+    search.search(text, delay=0)
+    # a bare sleep: pilot.pause() makes every widget of the screen flush its messages on
+    # each poll, which slowed down what it measured
+    while search.shown_filter != wanted:
+        await asyncio.sleep(0.0005)
+    counted = time.perf_counter() - start
+    deadline = time.perf_counter() + 10
+    while frames.drawn_at is None:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"no frame was drawn with the matches of {text!r}")
+        await asyncio.sleep(0.0005)
+    return counted, frames.drawn_at - start
+
+
+async def measure_keystrokes(url: str, runs: int
+                             ) -> tuple[dict[str, list[tuple[float, float]]], int]:
+    """Keystroke to matches placed (and to their frame), per text; and how many matches the
+    app places at once."""
     from tui.app import PlandeskApp
     from tui.screens.plans import PlansScreen
 
     app = PlandeskApp(url)
-    timings: dict[str, list[float]] = {}
+    timings: dict[str, list[tuple[float, float]]] = {}
     async with app.run_test(size=(120, 36)) as pilot:
         deadline = time.perf_counter() + 120
         while not isinstance(app.screen, PlansScreen) or not [
@@ -188,30 +255,34 @@ async def measure_keystrokes(url: str, runs: int) -> tuple[dict[str, list[float]
             await pilot.pause(0.01)
         screen = app.screen
         screen.action_filter()
-        column = screen.query_one("#tree-column")
+        frames = Frames(screen)
         # as many as the app places at once (all the store gives, before that was capped)
         limit = getattr(screen.plan_tree, "matches_at_once", MATCH_LIMIT)
         for label, texts in QUERIES.items():
             progress(f"  keystroke: {label}")
-            samples: list[float] = []
+            samples: list[tuple[float, float]] = []
             for _ in range(runs):
                 for text in texts:
-                    # back to the forest, so each search is new
-                    screen.plan_search.search("", delay=0)
-                    await settled(app)  # the forest's reload, not timed
-                    # and what its workers' results set off on screen (the detail pane
-                    # filling in): else the next keystroke's time held the end of this one
-                    while screen.detail_pane.loading:
-                        await pilot.pause(0.01)
-                    await pilot.pause()
-                    start = time.perf_counter()
-                    screen.plan_search.search(text, delay=0)
-                    # a bare sleep: pilot.pause() makes every widget of the screen flush its
-                    # messages on each poll, which slowed down what it measured
-                    while str(column.border_title) == "Plans: searching…":
-                        await asyncio.sleep(0.0005)
-                    samples.append(time.perf_counter() - start)
+                    screen.plan_search.search("", delay=0)  # back to the forest: a new search
+                    await idle(app, pilot)  # the forest's reload, not timed
+                    sample = await keystroke(screen, frames, text)
+                    assert sample is not None
+                    samples.append(sample)
             timings[label] = samples
+        progress("  keystroke: typing")
+        for label in TYPING:
+            timings[label] = []
+        for _ in range(runs):
+            for word in TYPED:
+                screen.plan_search.search("", delay=0)
+                await idle(app, pilot)
+                for length in range(1, len(word) + 1):
+                    sample = await keystroke(screen, frames, word[:length])
+                    await idle(app, pilot)
+                    if sample is None:
+                        continue
+                    timings[next(label for label, (low, high) in TYPING.items()
+                                  if low <= length <= high)].append(sample)
     return timings, limit
 
 
@@ -220,15 +291,21 @@ def report(backend: str, url: str, runs: int, like: bool) -> None:
     keystrokes, limit = asyncio.run(measure_keystrokes(url, runs))
     queries = measure_queries(url, runs, limit, like)
     loads = " ".join(f"{load:.1f}" for load in os.getloadavg())
-    print(f"\n{backend}: ms, p50 / p95 over {runs} runs of 3 texts each; the store query asked"
-          f" for {limit} matches; load average {loads}")
-    print(f"{'':18} {'keystroke':>17} {'store query':>17} {'key/query':>9}"
-          + (f" {'LIKE before index':>17} {'query/LIKE':>10}" if like else ""))
-    for label in QUERIES:
-        key50, key95 = percentiles(keystrokes[label])
+    print(f"\n{backend}: ms, p50 / p95 over {runs} runs of 3 texts each (typing: of"
+          f" {len(TYPED)} words); the store query asked for {limit} matches; load average"
+          f" {loads}")
+    print(f"{'':18} {'placed, counted':>17} {'on screen':>17} {'store query':>17}"
+          f" {'key/query':>9}" + (f" {'LIKE before index':>17} {'query/LIKE':>10}"
+                                  if like else ""))
+    for label in (*QUERIES, *TYPING):
+        key50, key95 = percentiles([counted for counted, _ in keystrokes[label]])
+        drawn50, drawn95 = percentiles([drawn for _, drawn in keystrokes[label]])
+        line = f"{label:18} {key50:8.1f} {key95:8.1f} {drawn50:8.1f} {drawn95:8.1f}"
+        if label not in queries:
+            print(line)
+            continue
         q50, q95 = percentiles(queries[label]["query"])
-        line = (f"{label:18} {key50:8.1f} {key95:8.1f} {q50:8.1f} {q95:8.1f} "
-                f"{key50 / q50 if q50 else 0:9.2f}")
+        line += f" {q50:8.1f} {q95:8.1f} {key50 / q50 if q50 else 0:9.2f}"
         if like:
             b50, b95 = percentiles(queries[label]["baseline"])
             line += f" {b50:8.1f} {b95:8.1f} {q50 / b50 if b50 else 0:10.2f}"
