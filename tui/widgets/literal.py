@@ -18,6 +18,8 @@ def visible(text: str | None, *, keep_newlines: bool = True) -> str:
     """`text` with each control character written out as an escape (`\\x1b`), as typed."""
     if not text:
         return ""
+    if text.isprintable():
+        return text  # no control or format character (nor tab, nor newline): as it is
     out: list[str] = []
     for char in text:
         if char == "\n" and keep_newlines:

@@ -29,6 +29,7 @@ from textual.worker import get_current_worker
 
 from store import plans
 from store.plans import PlanFilter, PlanNode
+from tui.widgets.literal import literal_text
 from tui.widgets.plan_rows import (
     MatchesLoaded,
     MatchesShown,
@@ -212,9 +213,8 @@ class PlanTreeSearch(PlanTreePages):
             plan, is_match = shown[plan_id]
             # opened as it is added: expand() would post a NodeExpanded per ancestor, each
             # bubbling up to the app before the matches' count could reach the title
-            node = self._add_plan(parent_node, PlanNode(plan, chunk.child_counts.get(plan_id, 0)),
-                                  self._end_of(parent_node), context=not is_match,
-                                  opened=plan_id in children)
+            node = self._add_match(parent_node, PlanNode(plan, chunk.child_counts.get(plan_id, 0)),
+                                   context=not is_match, opened=plan_id in children)
             placed.add(plan_id)
             return node
 
@@ -234,9 +234,25 @@ class PlanTreeSearch(PlanTreePages):
         for top in sorted(shown):
             if top not in placed:
                 self._place_below(add(self.root, top), top, children, placed, add)
+        self._invalidate()  # once for every node placed (see _add_match)
         if rest:
             row = MoreMatchesRow(rest)
             self.root.add_leaf(self._more_matches_label(row), row)
+
+    def _add_match(self, parent_node: TreeNode[TreeRow], node: PlanNode, *, context: bool,
+                   opened: bool) -> TreeNode[TreeRow]:
+        """A row for a match or its ancestor, after the plans under `parent_node`, as
+        `_add_plan` puts it but without invalidating the tree: TreeNode.add does that for
+        every node, and a keystroke places a hundred or more (_place_matches invalidates once
+        after). Tree's private node API, as `_add_plans` uses it (Textual is pinned)."""
+        label = literal_text(node.plan.namespaced_name, one_line=True)
+        tree_node = self._add_node(parent_node, label, self._plan_row(node, context, opened))
+        tree_node._expanded = opened
+        tree_node._allow_expand = node.child_count > 0 or opened
+        parent_node._children.insert(self._end_of(parent_node), tree_node)
+        parent_node._updates += 1
+        self.nodes_by_plan[node.plan.plan_id] = tree_node
+        return tree_node
 
     @staticmethod
     def _place_below(parent_node: TreeNode[TreeRow], parent_id: str | None,
