@@ -134,6 +134,9 @@ def test_short_text_is_a_bounded_scan_and_ids_match_by_prefix(indexed_url):
     assert names(short) == ['ops/"a OR b* NEAR(x']
     assert short.window == SHORT_TEXT_WINDOW
     assert short.count_label == f"1 match in the newest {SHORT_TEXT_WINDOW:,} plans"
+    # any case, wildcards literal, as the index's matching
+    assert names(search(indexed_url, "wR")) == ["BILLING/Write"]
+    assert names(search(indexed_url, "_%")) == ["deploy/prod_%"]
     by_id = search(indexed_url, "01ksearch0000000000000000r")
     assert names(by_id) == ["BILLING/Write", "deploy/prod_%"]
     assert by_id.window is None
