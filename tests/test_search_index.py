@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from store import migrations, plans
 from store.db import StoreError, create_db_engine, session_scope
 from store.plans import PlanFilter
+from store.plans import search as search_module
 from store.plans.search import COUNT_CAP, SHORT_TEXT_WINDOW, fts_phrase
 from store.seed import seed_database
 from tests.test_round_trip import dump, execute
@@ -140,6 +141,14 @@ def test_short_text_is_a_bounded_scan_and_ids_match_by_prefix(indexed_url):
     by_id = search(indexed_url, "01ksearch0000000000000000r")
     assert names(by_id) == ["BILLING/Write", "deploy/prod_%"]
     assert by_id.window is None
+
+
+def test_short_text_looks_in_exactly_the_newest_window(indexed_url, monkeypatch):
+    """The window's bound is the WINDOW-th newest id: ours are the newest, G1 third."""
+    monkeypatch.setattr(search_module, "SHORT_TEXT_WINDOW", 3)
+    assert names(search(indexed_url, "é")) == ['ops/"a OR b* NEAR(x']
+    monkeypatch.setattr(search_module, "SHORT_TEXT_WINDOW", 2)
+    assert names(search(indexed_url, "é")) == []
 
 
 def test_phase_and_state_combine_with_text(indexed_url):
