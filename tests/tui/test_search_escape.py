@@ -12,6 +12,7 @@ from tui_states import demo_database, press, run_async, settle, until
 from store.db import database_url
 from tui.app import PlandeskApp
 from tui.screens.correction import CorrectionModal
+from tui.widgets.plan_rows import PlanRow
 
 SIZE = (120, 36)
 
@@ -25,11 +26,13 @@ def send_together(app: PlandeskApp, *keys: str) -> None:
         app._driver.send_message(event)
 
 
-async def to_matches_of(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
-    """`/`, `text`, enter (to the matches) and down: the cursor on a match, off the forest's."""
-    await step(pilot, "slash")
-    for char in text:
-        await press(pilot, char)
+async def to_a_match(pilot, text: str, count: str) -> None:  # type: ignore[no-untyped-def]
+    """`/` and `text` typed at once, enter (to the matches) and down: the cursor on a match."""
+    app = pilot.app
+    await press(pilot, "slash")
+    send_together(app, *text)
+    await until(pilot, lambda: plans_screen(app).plan_search.border_title == f"Plans: {count}",
+                f"the matches of {text!r} are counted")
     await step(pilot, "enter", "down", filter_text=text)
 
 
@@ -40,48 +43,34 @@ async def test_keys_sent_with_escape_act_on_the_forest(workdir: Path) -> None:
         await settle(pilot)
         screen = plans_screen(app)
         tree = screen.plan_tree
-        await step(pilot, "down", "right", "down")
-        forest = (cursor_name(app), expanded(tree))
-        await step(pilot, "down", "down")
-        two_below = cursor_name(app)
-        await step(pilot, "up", "up")
-        assert forest[0] == "search/evaluate-tokenizer" and two_below != forest[0]
-        await to_matches_of(pilot, "replica")
-        assert tree.plan_filter is not None and cursor_name(app) != forest[0]
-        # escape and two downs in one go, as a fast typist sends them
+        await step(pilot, "down", "right", "down", "4")  # on a plan, its Decisions tab
+        forest = (cursor_plan(app), expanded(tree))
+        assert cursor_name(app) == "search/evaluate-tokenizer"
+        below = tree.get_node_at_line(tree.cursor_line + 2)
+        assert below is not None and isinstance(below.data, PlanRow)
+        two_below = below.data.plan_id
+
+        # escape and r in one go: r acts on the forest's plan or refuses, never on a match
+        await to_a_match(pilot, "replica", "4 matches")
+        assert cursor_plan(app) not in (forest[0], None)
+        send_together(app, "escape", "r")
+        await until(pilot, lambda: cursor_plan(app) == forest[0], "the forest is back")
+        await settle(pilot)
+        if isinstance(app.screen, CorrectionModal):  # r found the forest plan's detail loaded
+            assert app.screen.plan_id == forest[0]
+            await press(pilot, "escape")
+        check(app)
+        assert (cursor_plan(app), expanded(tree)) == forest
+
+        # escape and two downs in one go: they move through the forest from where it was
+        await to_a_match(pilot, "replica", "4 matches")
         send_together(app, "escape", "down", "down")
-        await until(pilot, lambda: cursor_name(app) == two_below,
-                    "the downs moved through the forest, from where the user left it")
+        await until(pilot, lambda: cursor_plan(app) == two_below,
+                    "the downs moved through the forest")
         await settle(pilot)
         check(app)
         assert tree.plan_filter is None and expanded(tree) == forest[1]
-        assert cursor_name(app) == two_below
-        # what the next key acts on is that plan: the modal names it
-        await step(pilot, "4")
+        # and what the next key acts on is that plan: the modal names it
         await press(pilot, "r")
-        await until(pilot, lambda: isinstance(app.screen, CorrectionModal), "the modal opens")
         assert isinstance(app.screen, CorrectionModal)
-        assert app.screen.plan_id == cursor_plan(app) == screen.detail_pane.plan_id
-
-
-@run_async
-async def test_r_sent_with_escape_never_acts_on_a_match(workdir: Path) -> None:
-    app = PlandeskApp(database_url(demo_database(workdir)))
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        screen = plans_screen(app)
-        await step(pilot, "down", "right", "down", "4")
-        forest = cursor_plan(app)
-        await to_matches_of(pilot, "replica")
-        match = cursor_plan(app)
-        assert match != forest
-        send_together(app, "escape", "r")
-        await until(pilot, lambda: cursor_plan(app) == forest, "the forest is back")
-        await settle(pilot)
-        if isinstance(app.screen, CorrectionModal):  # r found the forest plan's detail
-            assert app.screen.plan_id == forest
-            await press(pilot, "escape")
-        await settle(pilot)
-        check(app)
-        assert cursor_plan(app) == forest == screen.detail_pane.plan_id
-
+        assert app.screen.plan_id == two_below == screen.detail_pane.plan_id
