@@ -313,6 +313,8 @@ class PlandeskApp(CorrectionRunning, SettingsKeeping, App[None]):
             return
         self.live.opened(message.watcher)
         self._show_live_state()
+        if (screen := self.plans_screen) is not None:
+            screen.changes_heard()  # the tree reads pages ahead from now on
 
     def on_database_changed(self, message: DatabaseChanged) -> None:
         """Another connection committed: refresh what is visible, in place."""

@@ -239,6 +239,12 @@ class PlansScreen(PaneLayoutKeys, Screen[None]):
                 self.load_detail(pane.plan_id, live=True,
                                  if_in_tree=(plan_rows, pane.detail.plan.root_plan_id))
 
+    def changes_heard(self) -> None:
+        """Other connections' commits are reported from now on (and drop what the tree read
+        ahead): the tree may read the pages near its cursor ahead."""
+        if self.query(PlanTree):
+            self.plan_tree.read_ahead_soon()
+
     def action_show_tab(self, tab: str) -> None:
         self.detail_pane.action_show_tab(tab)
 

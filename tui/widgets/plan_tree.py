@@ -89,6 +89,10 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
     MatchesShown: TypeAlias = plan_rows.MatchesShown
     MatchChosen: TypeAlias = plan_rows.MatchChosen
 
+    def refresh_live(self, plan_ids: frozenset[str] | None = None) -> None:
+        self.drop_read_ahead()  # another connection committed: pages read ahead may be old
+        super().refresh_live(plan_ids)
+
     @on(Tree.NodeSelected)
     def _node_selected(self, event: Tree.NodeSelected[TreeRow]) -> None:
         row = event.node.data

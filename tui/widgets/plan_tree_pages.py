@@ -37,6 +37,7 @@ from tui.widgets.plan_rows import (
     TailLoaded,
     TreeRow,
 )
+from tui.widgets.plan_tree_prefetch import PlanTreeReadAhead, ReadAheadPages
 
 if TYPE_CHECKING:
     from store.db import SessionFactory
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from store.plans import TailPage
 
 
-class PlanTreePages(Tree[TreeRow]):
+class PlanTreePages(PlanTreeReadAhead, Tree[TreeRow]):
     """The loaded levels of the plan tree, their "… more" gaps and the cursor plan."""
 
     def __init__(
@@ -62,6 +63,7 @@ class PlanTreePages(Tree[TreeRow]):
         self.announced_plan_id: str | None = None
         self._label_widths: dict[NodeID, tuple[tuple[object, ...], int]] = {}
         self.id_chars = MIN_ID_CHARS  # how much of each id labels show (unique_suffix_chars)
+        self._pages_ahead = ReadAheadPages()  # pages read ahead (plan_tree_prefetch)
 
     # -- the cursor plan ---------------------------------------------------------------------
 
@@ -83,6 +85,7 @@ class PlanTreePages(Tree[TreeRow]):
     def watch_cursor_line(self, previous_line: int, line: int) -> None:
         super().watch_cursor_line(previous_line, line)
         self.call_later(self._announce_cursor)
+        self.read_ahead_soon()
 
     def _keep_cursor_visible(self) -> None:
         if self.cursor_line >= 0:
@@ -295,6 +298,7 @@ class PlanTreePages(Tree[TreeRow]):
 
     def update_plan(self, plan: Plan) -> None:
         """Redraw a loaded plan's row with its current phase and state (after a correction)."""
+        self.drop_read_ahead()  # a page read ahead may hold the plan as it was
         node = self.nodes_by_plan.get(plan.plan_id)
         if node is None or not isinstance(node.data, PlanRow):
             return
@@ -318,15 +322,26 @@ class PlanTreePages(Tree[TreeRow]):
         gap = node.data
         if not isinstance(gap, MoreRow) or gap.loading or node.parent is None:
             return
+        parent = node.parent
+        if self.plan_filter is None:
+            page = self.take_read_ahead(
+                parent.data.plan_id if isinstance(parent.data, PlanRow) else None, gap.after)
+            if page is not None:  # in hand: placed with the key, in one frame
+                self._place_page(parent, page, node, gap.until)
+                return
         gap.loading = True
         node.set_label(self._more_label(gap))
-        self._request(node.parent, gap.after, gap.until, node)
+        self._request(parent, gap.after, gap.until, node)
 
     @on(Tree.NodeExpanded)
     def _node_expanded(self, event: Tree.NodeExpanded[TreeRow]) -> None:
         node = event.node
         row = node.data
         if not isinstance(row, PlanRow) or row.children_loaded or node.children:
+            return
+        page = self.take_read_ahead(row.plan_id, None)
+        if page is not None:  # in hand: placed with the key, in one frame
+            self._place_page(node, page, None, None)
             return
         placeholder = node.add_leaf(literal_text("loading…"), LoadingRow())
         self._request(node, None, None, placeholder)
@@ -338,6 +353,7 @@ class PlanTreePages(Tree[TreeRow]):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
+        self.read_ahead_soon()  # gaps scrolled into view
         # Roots load a page at a time as you scroll: the trailing "… more" loads once seen.
         visible_to = new_value + self.scrollable_content_region.height
         if 0 <= self.last_line <= visible_to:
