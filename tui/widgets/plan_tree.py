@@ -16,6 +16,8 @@ from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -207,6 +209,27 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
         self._label_widths[node.id] = (shows, width)
         return width
 
+    # What every line of one frame shares, worked out once per frame (render_lines), not per
+    # line: Tree.render_line reads the widget's rich_style (a walk up the DOM) for each line,
+    # and the labels their width (a region) and styles. (base style, tree width, styles)
+    _frame: tuple[Style, int, dict[str, Style]] | None = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._frame = (self.rich_style, self.scrollable_content_region.width,
+                       self._label_styles())
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
+    def render_line(self, y: int) -> Strip:
+        if self._frame is None:
+            return super().render_line(y)
+        # Tree.render_line with the frame's style (Textual is pinned to an exact version)
+        scroll_x, scroll_y = self.scroll_offset
+        return self._render_line(y + scroll_y, scroll_x, scroll_x + self.size.width,
+                                 self._frame[0])
+
     def render_label(self, node: TreeNode[TreeRow], base_style: Style, style: Style) -> Text:
         row = node.data
         text = node.label if isinstance(node.label, Text) else Text(str(node.label))
@@ -216,10 +239,12 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
         else:
             prefix = ("", base_style)
         if isinstance(row, PlanRow):
-            tree_width = self.scrollable_content_region.width
+            frame = self._frame
+            tree_width = frame[1] if frame else self.scrollable_content_region.width
             label = plan_label(text, row, id_chars=self.id_chars,
                                width=self._label_room(node, len(prefix[0]), tree_width),
-                               tree_width=tree_width, style_of=self._label_styles())
+                               tree_width=tree_width,
+                               style_of=frame[2] if frame else self._label_styles())
             if row.context:  # an ancestor shown only for a filter match's sake: dimmed
                 label.stylize(self.get_component_rich_style("plan-tree--context", partial=True))
         else:
