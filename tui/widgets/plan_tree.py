@@ -178,6 +178,15 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
 
     # -- labels ---------------------------------------------------------------------------
 
+    _build_width: int | None = None  # the tree's width while Tree._build measures every line
+
+    def _build(self) -> None:
+        self._build_width = self.scrollable_content_region.width
+        try:
+            super()._build()
+        finally:
+            self._build_width = None
+
     def get_label_width(self, node: TreeNode[TreeRow]) -> int:
         # Tree measures every line's label on each rebuild (each page added, each cursor
         # read): a plan's width is measured once, again only when what it shows changes.
@@ -185,7 +194,8 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
         if not isinstance(row, PlanRow):
             return super().get_label_width(node)
         # read once: Widget works the region out anew on each read (a third of the measuring)
-        tree_width = self.scrollable_content_region.width
+        tree_width = (self._build_width if self._build_width is not None
+                      else self.scrollable_content_region.width)
         shows = (node.label, node.allow_expand, node.is_expanded, row.phase, row.state,
                  row.child_count, row.unreadable, row.context, self.id_chars, tree_width)
         known = self._label_widths.get(node.id)
