@@ -47,9 +47,14 @@ def _nodes(result: Any, limit: int) -> tuple[list[PlanNode], bool]:
     return nodes, len(rows) > limit
 
 
+def _rows(session: Session, query: Any) -> Any:
+    # through the session's connection (Core): a Session's execute runs the ORM's statement
+    # and row processing even for a select of plain columns, more than the query costs
+    return session.connection().execute(query)
+
+
 def _page(session: Session, query: Any, limit: int) -> PlanPage:
-    result = session.execute(
-        _with_child_count(query).order_by(col(Plan.plan_id)).limit(limit + 1))
+    result = _rows(session, _with_child_count(query).order_by(col(Plan.plan_id)).limit(limit + 1))
     nodes, more = _nodes(result, limit)
     return PlanPage(tuple(nodes), nodes[-1].plan.plan_id if more and nodes else None)
 
@@ -125,8 +130,8 @@ def last_page(
         query = query.where(Plan.parent_plan_id == parent_id)
     if after is not None:
         query = query.where(col(Plan.plan_id) > after)
-    result = session.execute(
-        _with_child_count(query).order_by(col(Plan.plan_id).desc()).limit(limit + 1))
+    result = _rows(
+        session, _with_child_count(query).order_by(col(Plan.plan_id).desc()).limit(limit + 1))
     nodes, more_before = _nodes(result, limit)
     return TailPage(tuple(reversed(nodes)), more_before)
 
