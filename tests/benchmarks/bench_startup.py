@@ -1,6 +1,7 @@
 """Benchmark of start-up as a user sees it (not a timed test): whole processes in a terminal.
 
     .venv/bin/python tests/benchmarks/bench_startup.py [--plans 1000000] [--runs 5] [--dir DIR]
+        [--harlequin /tmp/harlequin-venv/bin/harlequin]
 
 Runs `plandesk --db DB` and a bare Textual app (`bare_tree_app.py`: Header, Tree, Footer,
 the first page of roots read with stdlib sqlite3) alternately, each in a fresh pseudo-terminal
@@ -12,6 +13,11 @@ of 160x45, on the same --plans database (seeded once by bench_tui's `seeded`, ca
   - first content: to the first output that holds the first root plan's name, which both
     apps show in its tree row (target: plandesk <= 2x the bare app). Not its id: plandesk's
     rows show the end of an id, and its detail pane the whole id, which comes later.
+With --harlequin (Harlequin installed in a venv of its own, never the project's: `python3 -m
+venv /tmp/harlequin-venv && /tmp/harlequin-venv/bin/pip install harlequin`), Harlequin opens
+the same file (`harlequin -a sqlite DB`) in the same rounds, and its first frame (the first
+output holding its "Data Catalog" pane title) is set beside plandesk's first roots: the
+issue's "first roots ahead of Harlequin's first frame".
 The output is read from the pty's master side as it comes (no polling of a screen), stamped
 with time.perf_counter(), and the process is killed once its first content is seen.
 """
@@ -95,7 +101,12 @@ def run_in_pty(argv: list[str], title: str, content: str) -> dict[str, float]:
     return times
 
 
-def run(plans: int, runs: int, folder: Path) -> dict[str, object]:
+# in Harlequin's first frame: the title of its catalog pane (what follows, the catalog's
+# tables, is read by a worker)
+HARLEQUIN_FRAME = "Data Catalog"
+
+
+def run(plans: int, runs: int, folder: Path, harlequin: Path | None = None) -> dict[str, object]:
     folder.mkdir(parents=True, exist_ok=True)
     db = seeded(folder, plans)
     content = first_root_name(db)
@@ -105,17 +116,30 @@ def run(plans: int, runs: int, folder: Path) -> dict[str, object]:
         "plandesk": ([str(bin_dir / "plandesk"), "--db", str(db)], "plandesk"),
     }
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in apps}
+    # Harlequin has no first roots: its first frame only (the marker twice)
+    other = ([str(harlequin), "-a", "sqlite", str(db)], HARLEQUIN_FRAME, HARLEQUIN_FRAME)
     run_in_pty(*apps["bare"], content)  # warm the page cache and .pyc files: not counted
     run_in_pty(*apps["plandesk"], content)
+    if harlequin is not None:
+        samples["harlequin"] = []
+        run_in_pty(*other)
     for _ in range(runs):
-        for name, (argv, title) in apps.items():  # interleaved, so both see the same load
+        for name, (argv, title) in apps.items():  # interleaved, so all see the same load
             samples[name].append(run_in_pty(argv, title, content))
+        if harlequin is not None:
+            samples["harlequin"].append(run_in_pty(*other))
     medians = {
         name: {key: round(statistics.median(s[key] for s in runs_of), 3)
                for key in ("first_frame_s", "first_content_s")}
         for name, runs_of in samples.items()
     }
     bare, ours = medians["bare"], medians["plandesk"]
+    versus: dict[str, object] = {}
+    if harlequin is not None:
+        theirs = medians["harlequin"]["first_frame_s"]
+        versus = {"harlequin_first_frame_s": theirs,
+                  "first_content_vs_harlequin_first_frame": round(
+                      ours["first_content_s"] / theirs, 2)}
     return {
         "plans": plans,
         "runs": runs,
@@ -126,6 +150,7 @@ def run(plans: int, runs: int, folder: Path) -> dict[str, object]:
         "plandesk": ours,
         "first_frame_vs_bare": round(ours["first_frame_s"] / bare["first_frame_s"], 2),
         "first_content_vs_bare": round(ours["first_content_s"] / bare["first_content_s"], 2),
+        **versus,
         "all_runs": samples,
     }
 
@@ -135,8 +160,10 @@ def main() -> None:
     parser.add_argument("--plans", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/plandesk-bench-tui"))
+    parser.add_argument("--harlequin", type=Path,
+                        help="a harlequin executable (in a venv of its own) to time beside")
     args = parser.parse_args()
-    print(json.dumps(run(args.plans, args.runs, args.dir), indent=2))
+    print(json.dumps(run(args.plans, args.runs, args.dir, args.harlequin), indent=2))
 
 
 if __name__ == "__main__":
