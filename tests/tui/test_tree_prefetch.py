@@ -105,14 +105,15 @@ async def test_a_node_read_ahead_is_expanded_without_a_worker(wide_url: str) -> 
         await until(pilot, lambda: tree.read_ahead(wide_id, None), "its first page read ahead")
         asked = requests_of(tree)
         await pilot.press("right")
-        # placed by the key itself: no "loading…" row, no worker asked for it
-        rows = [c.data for c in wide.children]
-        assert rows and not any(isinstance(r, LoadingRow) for r in rows)
+        await until(pilot, lambda: plans_under(wide), "the children placed")
+        # placed by the key itself: no worker asked for it (nor a "loading…" row shown)
+        assert not any(isinstance(c.data, LoadingRow) for c in wide.children)
         assert len(plans_under(wide)) == wide.data.child_count and asked == []
         await until(pilot, lambda: in_step(screen), "the detail of the cursor plan")
+        assert tree.cursor_plan_id == wide_id
         await pilot.press("down")
-        assert tree.cursor_plan_id == plans_under(wide)[0]
-        await until(pilot, lambda: in_step(screen), "the first child's detail")
+        await until(pilot, lambda: in_step(screen)
+                    and tree.cursor_plan_id == plans_under(wide)[0], "the first child's detail")
         assert not tree.read_ahead(wide_id, None)  # a page is placed once, then forgotten
         assert asked == []
 
@@ -138,8 +139,8 @@ async def test_a_commit_elsewhere_drops_what_was_read_ahead(wide_url: str,
         assert plans_under(wide)[0] == early_id
         assert len(plans_under(wide)) == wide.data.child_count
         await pilot.press("down")
-        assert tree.cursor_plan_id == early_id
-        await until(pilot, lambda: in_step(screen), "the new child's detail")
+        await until(pilot, lambda: in_step(screen) and tree.cursor_plan_id == early_id,
+                    "the new child's detail")
 
 
 @run_async
@@ -163,16 +164,17 @@ async def test_the_page_behind_a_gap_near_the_cursor_is_read_ahead(wide_url: str
         asked = requests_of(tree)
         last_child = tree.cursor_plan_id
         await pilot.press("down")  # onto the gap: its page takes its place at once
+        await until(pilot, lambda: len(plans_under(wide)) == 20, "the next page placed")
         assert asked == []
         shown = plans_under(wide)
-        assert len(shown) == 20 and shown.index(last_child) == 9
-        assert tree.cursor_plan_id == shown[10]
-        await until(pilot, lambda: in_step(screen), "the next page's first plan's detail")
+        assert shown.index(last_child) == 9
+        await until(pilot, lambda: in_step(screen) and tree.cursor_plan_id == shown[10],
+                    "the next page's first plan's detail")
         gap = wide.children[-1]
         assert isinstance(gap.data, MoreRow) and gap.data.remaining == children - 20
         await pilot.press("up")
-        assert tree.cursor_plan_id == last_child
-        await until(pilot, lambda: in_step(screen), "the detail back on the last child")
+        await until(pilot, lambda: in_step(screen) and tree.cursor_plan_id == last_child,
+                    "the detail back on the last child")
 
 
 @run_async
