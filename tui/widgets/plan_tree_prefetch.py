@@ -14,6 +14,8 @@ generation, and a correction of its own), and a page read before a drop is not k
 
 from __future__ import annotations
 
+import gc
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import partial
@@ -96,6 +98,7 @@ class PlanTreeReadAhead:
     """Mixed into PlanTreePages: reads pages ahead while the cursor rests, and hands them out."""
 
     _rest_timer: Timer | None = None
+    _collected_at = float("-inf")  # when a read-ahead page last ended in a collection
 
     def _read_ahead_pages(self) -> ReadAheadPages:
         tree = cast("PlanTreePages", self)
@@ -204,4 +207,13 @@ class PlanTreeReadAhead:
             tree.post_message(PageReadAhead(epoch, key, None))
 
     def on_page_read_ahead(self, message: PageReadAhead) -> None:
-        self._read_ahead_pages().put(message.epoch, message.key, message.page)
+        pages = self._read_ahead_pages()
+        pages.put(message.epoch, message.key, message.page)
+        now = time.monotonic()
+        if message.key in pages and not pages.reading and now - self._collected_at >= 1.0:
+            # The cursor rests: collect now (5-10 ms), so that the collector's counts start
+            # afresh and a full collection (30-50 ms with 1,000,000 plans) does not fall into
+            # the frame that places the page when the key comes; at most once a second (a
+            # burst of commits drops and reads pages again up to four times a second).
+            self._collected_at = now
+            gc.collect()
