@@ -193,3 +193,49 @@ async def test_nothing_is_read_ahead_while_live_updates_are_off(workdir: Path) -
         await until(pilot, lambda: len(plans_under(wide)) == wide.data.child_count,
                     "the children read")
         assert len(asked) == 1
+
+
+@run_async
+async def test_the_next_page_redraws_only_from_the_gap_and_moves_the_cursor_once(
+        wide_url: str) -> None:
+    app = live_app(wide_url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen, tree = await opened(pilot, app)
+        tree.page_size = 10  # (the config's tree_page_size)
+        wide = wide_node(tree)
+        await pilot.press("right")
+        await until(pilot, lambda: len(plans_under(wide)) == 10, "the first 10 children")
+        tree.move_cursor(wide.children[-2])
+        gap = wide.children[-1]
+        await until(pilot, lambda: in_step(screen), "the last child's detail")
+        await until(pilot, lambda: tree.read_ahead(wide.data.plan_id, gap.data.after),
+                    "the page behind the gap read ahead")
+        await pilot.pause()
+        above = [tree.get_node_at_line(line) for line in range(gap.line - 1)]
+        drawn: list[int] = []  # the nodes whose lines are drawn anew from the key on
+        cursor_lines: list[int] = []
+        render_label, watch_cursor_line = tree.render_label, tree.watch_cursor_line
+
+        def spy_label(node, base_style, style):  # type: ignore[no-untyped-def]
+            drawn.append(node.id)
+            return render_label(node, base_style, style)
+
+        def spy_cursor(previous_line: int, line: int) -> None:
+            cursor_lines.append(line)
+            watch_cursor_line(previous_line, line)
+
+        tree.render_label = spy_label  # type: ignore[method-assign]
+        tree.watch_cursor_line = spy_cursor  # type: ignore[method-assign]
+        gap_line = gap.line
+        await pilot.press("down")  # onto the gap: its page takes its place at once
+        await until(pilot, lambda: len(plans_under(wide)) == 20, "the next page placed")
+        shown = plans_under(wide)
+        await until(pilot, lambda: in_step(screen) and tree.cursor_plan_id == shown[10],
+                    "the next page's first plan's detail")
+        await until(pilot, lambda: tree.nodes_by_plan[shown[10]].id in drawn,
+                    "the next page drawn")
+        # the lines above the gap (but the one the cursor left) were drawn before: kept
+        assert [node.id for node in above if node is not None and node.id in drawn] == []
+        # from the last child onto the gap, then the page's first plan on that line: the
+        # cursor never leaves the line (no -1 in between, which redraws and scrolls twice)
+        assert -1 not in cursor_lines and set(cursor_lines) == {gap_line}

@@ -204,11 +204,14 @@ class PlanTreePages(PlanTreeReadAhead, Tree[TreeRow]):
     ) -> None:
         """Put one page where its placeholder was (or at the end), and a gap if more follow."""
         cursor_line = -1
+        from_line = None  # the first line that changes, when the lines above it stay as drawn
         if placeholder is not None and placeholder.parent is parent:
             if self.cursor_node is placeholder:
                 cursor_line = self.cursor_line  # the cursor stays on this line, not on a ghost
             index = parent.children.index(placeholder)
-            placeholder.remove()
+            if self._tree_lines_cached is not None and placeholder.line >= 0:
+                from_line = placeholder.line
+            placeholder._remove()  # (TreeNode.remove without its whole-tree invalidation)
         else:
             index = len(parent.children)
         reached_until = False
@@ -224,7 +227,12 @@ class PlanTreePages(PlanTreeReadAhead, Tree[TreeRow]):
         added = len(new_nodes)
         if page.has_more and not reached_until:
             gap = MoreRow(after=page.next_after, until=until, remaining=self._remaining(parent))
-            parent.add_leaf(self._more_label(gap), gap, before=index + added)
+            gap_node = self._new_node(parent, self._more_label(gap), gap)
+            parent._children.insert(index + added, gap_node)
+        if from_line is None:
+            self._invalidate()
+        else:
+            self._invalidate_from(from_line)
         if isinstance(parent.data, PlanRow):
             parent.data.children_loaded = True
         if cursor_line >= 0:
@@ -236,9 +244,11 @@ class PlanTreePages(PlanTreeReadAhead, Tree[TreeRow]):
         self.move_cursor(node)
 
     def _cursor_to_line(self, line: int) -> None:
-        """Put the cursor on whatever is drawn at `line` now (and say so)."""
+        """Put the cursor on whatever is drawn at `line` now (and say so): one move, from no
+        line (set quietly) onto it, so that Tree highlights the node there, even when the
+        line is the one the cursor is on; moving it to -1 first would redraw and scroll twice."""
         last = self.last_line
-        self.cursor_line = -1
+        self.set_reactive(Tree.cursor_line, -1)
         self.cursor_line = min(line, last)
 
     def _remaining(self, parent: TreeNode[TreeRow]) -> int | None:
@@ -288,13 +298,29 @@ class PlanTreePages(PlanTreeReadAhead, Tree[TreeRow]):
         for node in nodes:
             # one line already (literal_text), so Tree.process_label has nothing to cut
             label = literal_text(node.plan.namespaced_name, one_line=True)
-            tree_node = self._add_node(parent, label, self._plan_row(node))
+            tree_node = self._new_node(parent, label, self._plan_row(node))
             tree_node._allow_expand = node.child_count > 0
             self.nodes_by_plan[node.plan.plan_id] = tree_node
             added.append(tree_node)
         parent._children[before:before] = added
-        parent._updates += 1
-        self._invalidate()
+
+    def _new_node(self, parent: TreeNode[TreeRow], label: Text, row: TreeRow) -> TreeNode[TreeRow]:
+        """A node for `parent`, not placed yet: Tree._add_node without its `_updates` count
+        (part of every line's cache key: it would redraw every line) and without
+        process_label (the label is one line already). The caller invalidates."""
+        tree_node = TreeNode(self, parent, self._new_id(), label, row, expanded=False)
+        self._tree_nodes[tree_node._id] = tree_node
+        return tree_node
+
+    def _invalidate_from(self, line: int) -> None:
+        """Lines from `line` on changed (a page took a gap's place), those above it did not:
+        Tree._invalidate, but the lines drawn above `line` stay drawn (its line cache is keyed
+        by line number, the tree's and the path's update counts, which stay as they were)."""
+        cache = self._line_cache
+        for key in [key for key in cache.keys() if key[0] >= line]:
+            cache.discard(key)
+        self._tree_lines_cached = None
+        self.refresh(layout=True)
 
     def update_plan(self, plan: Plan) -> None:
         """Redraw a loaded plan's row with its current phase and state (after a correction)."""
