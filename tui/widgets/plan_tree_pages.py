@@ -13,7 +13,7 @@ Jumps and reloads (`plan_tree_reveal`), search (`plan_tree_search`) and live ref
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on, work
@@ -317,7 +317,8 @@ class PlanTreePages(PlanTreeReadAhead, Tree[TreeRow]):
         Tree._invalidate, but the lines drawn above `line` stay drawn (its line cache is keyed
         by line number, the tree's and the path's update counts, which stay as they were)."""
         cache = self._line_cache
-        for key in [key for key in cache.keys() if key[0] >= line]:
+        # (LRUCache is not iterable: its keys are; a key starts with its line number)
+        for key in [key for key in cache.keys() if cast(int, key[0]) >= line]:  # noqa: SIM118
             cache.discard(key)
         self._tree_lines_cached = None
         self.refresh(layout=True)
