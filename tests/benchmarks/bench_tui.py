@@ -102,6 +102,29 @@ async def _wait(pilot, condition, timeout: float = 60.0) -> None:  # type: ignor
         await pilot.pause(0.001)
 
 
+async def _press_until_shown(pilot, key: str, shown_at: list[float],  # type: ignore[no-untyped-def]
+                             marks: list[float]) -> float:
+    """Press `key` (with `shown_at`, from record_first_frame, and `marks` emptied first) and
+    wait for the first frame drawn after what it set off; returns when the key was pressed."""
+    marks.clear()
+    shown_at.clear()
+    started = time.perf_counter()
+    await pilot.press(key)
+    await _wait(pilot, lambda: bool(shown_at))
+    return started
+
+
+async def _next_page(pilot, tree, wide, shown_at: list[float],  # type: ignore[no-untyped-def]
+                     marks: list[float]) -> float:
+    """Seconds from `down` onto the "… more" row below `wide`'s first page, the cursor having
+    rested on the page's last plan, to the first frame with the next page."""
+    await _settle(pilot)
+    tree.move_cursor(wide.children[-2])
+    await _rest(pilot)
+    started = await _press_until_shown(pilot, "down", shown_at, marks)
+    return shown_at[0] - started
+
+
 def record_first_frame(app, condition, start: float) -> list[float]:  # type: ignore[no-untyped-def]
     """Seconds from `start` to the first frame the app hands to its terminal driver while
     `condition()` holds (headless apps render every frame but do not write it)."""
@@ -195,21 +218,9 @@ async def measure_bare(db: Path) -> dict[str, float]:
             wide.remove_children()
             tree.move_cursor(wide)
             await _rest(pilot)
-            added_at.clear()
-            shown_at.clear()
-            started = time.perf_counter()
-            await pilot.press("space")  # Tree's own key for expanding
-            await _wait(pilot, lambda: bool(shown_at))
+            started = await _press_until_shown(pilot, "space", shown_at, added_at)  # Tree's key
             page_times.append(shown_at[0] - started)
-            await _settle(pilot)
-            tree.move_cursor(wide.children[-2])  # the page's last plan, the gap below it
-            await _rest(pilot)
-            added_at.clear()
-            shown_at.clear()
-            started = time.perf_counter()
-            await pilot.press("down")
-            await _wait(pilot, lambda: bool(shown_at))
-            next_times.append(shown_at[0] - started)
+            next_times.append(await _next_page(pilot, tree, wide, shown_at, added_at))
     return {"first_paint_s": frames[0], "settled_s": settled,
             "wide_first_page_ms": statistics.median(page_times) * 1000,
             "wide_next_page_ms": statistics.median(next_times) * 1000}
@@ -272,22 +283,10 @@ async def measure_app(db: Path) -> dict[str, float]:
             await pilot.pause()
             tree.move_cursor(wide)
             await _rest(pilot)
-            placed_at.clear()
-            shown_at.clear()
-            started = time.perf_counter()
-            await pilot.press("right")
-            await _wait(pilot, lambda: bool(shown_at))  # the first frame after the page is placed
+            started = await _press_until_shown(pilot, "right", shown_at, placed_at)
             placed_times.append(placed_at[0] - started)
             page_times.append(shown_at[0] - started)
-            await _settle(pilot)
-            tree.move_cursor(wide.children[-2])  # the page's last plan, the gap below it
-            await _rest(pilot)
-            placed_at.clear()
-            shown_at.clear()
-            started = time.perf_counter()
-            await pilot.press("down")
-            await _wait(pilot, lambda: bool(shown_at))
-            next_times.append(shown_at[0] - started)
+            next_times.append(await _next_page(pilot, tree, wide, shown_at, placed_at))
         # browse: five more pages, a jump deep into another tree, a filter
         for _ in range(5):
             tree.load_more(wide.children[-1])
