@@ -106,6 +106,8 @@ class PlanTreeSearch(PlanTreePages):
         self.kept_forest = None
         self.shows_forest = True
         self.generation += 1  # what the matches' workers still post is for them
+        stale, self.search_interrupt = self.search_interrupt, None
+        self._stop_search(stale)  # a search still running is for matches no longer wanted
         self.plan_filter = None
         self.root = kept.root
         self._tree_nodes = kept.tree_nodes
@@ -132,13 +134,17 @@ class PlanTreeSearch(PlanTreePages):
         self.plan_filter = None if plan_filter.empty else plan_filter
         cursor = self.cursor_plan_id if keep_cursor else None
         stale, self.search_interrupt = self.search_interrupt, QueryInterrupt()
-        # Cancelling a worker does not stop the SQL its thread runs: a stale scan kept a core
-        # busy under the newer search. SQLite's is stopped by a flag; a PostgreSQL statement
-        # needs a round trip to the server, sent from a thread of its own (never cancelled).
+        self._stop_search(stale)
+        self._fetch_matches(self.generation, plan_filter, delay, cursor, self.search_interrupt)
+
+    def _stop_search(self, stale: QueryInterrupt | None) -> None:
+        """Stop the SQL of a search no longer wanted. Cancelling a worker does not stop the
+        SQL its thread runs: a stale scan kept a core busy under the newer search. SQLite's is
+        stopped by a flag; a PostgreSQL statement needs a round trip to the server, sent from
+        a thread of its own (never cancelled)."""
         if stale is not None and stale.stop_soon():
             self.run_worker(stale.interrupt, thread=True, exit_on_error=False,
                             group="search-interrupt", description="Stopping a stale search")
-        self._fetch_matches(self.generation, plan_filter, delay, cursor, self.search_interrupt)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="search",
           description="Searching plans")
