@@ -142,15 +142,21 @@ async def test_a_commit_elsewhere_drops_what_was_read_ahead(wide_url: str,
                     "the new child's detail")
 
 
+async def first_page_of_ten(pilot, app: PlandeskApp):  # type: ignore[no-untyped-def]
+    """The app opened with pages of 10, the wide node expanded to its first page."""
+    screen, tree = await opened(pilot, app)
+    tree.page_size = 10  # (the config's tree_page_size)
+    wide = wide_node(tree)
+    await pilot.press("right")
+    await until(pilot, lambda: len(plans_under(wide)) == 10, "the first 10 children")
+    return screen, tree, wide
+
+
 @run_async
 async def test_the_page_behind_a_gap_near_the_cursor_is_read_ahead(wide_url: str) -> None:
     app = live_app(wide_url)
     async with app.run_test(size=SIZE) as pilot:
-        screen, tree = await opened(pilot, app)
-        tree.page_size = 10  # (the config's tree_page_size)
-        wide = wide_node(tree)
-        await pilot.press("right")
-        await until(pilot, lambda: len(plans_under(wide)) == 10, "the first 10 children")
+        screen, tree, wide = await first_page_of_ten(pilot, app)
         await until(pilot, lambda: in_step(screen), "the detail of the cursor plan")
         gap = wide.children[-1]
         children = wide.data.child_count
@@ -200,11 +206,7 @@ async def test_the_next_page_redraws_only_from_the_gap_and_moves_the_cursor_once
         wide_url: str) -> None:
     app = live_app(wide_url)
     async with app.run_test(size=SIZE) as pilot:
-        screen, tree = await opened(pilot, app)
-        tree.page_size = 10  # (the config's tree_page_size)
-        wide = wide_node(tree)
-        await pilot.press("right")
-        await until(pilot, lambda: len(plans_under(wide)) == 10, "the first 10 children")
+        screen, tree, wide = await first_page_of_ten(pilot, app)
         tree.move_cursor(wide.children[-2])
         gap = wide.children[-1]
         await until(pilot, lambda: in_step(screen), "the last child's detail")
