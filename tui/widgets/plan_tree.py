@@ -32,6 +32,7 @@ from tui.widgets.plan_rows import (
     PlanRow,
     TreeRow,
 )
+from tui.widgets.plan_tree_lines import NULL_STYLE, LabelSegments, LineLook, draw_line
 from tui.widgets.plan_tree_live import LiveRefreshed, LiveTreeRefresh
 from tui.widgets.plan_tree_reveal import PlanTreeReveal
 from tui.widgets.plan_tree_search import PlanTreeSearch
@@ -196,7 +197,8 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
         # read once: Widget works the region out anew on each read (a third of the measuring)
         tree_width = (self._build_width if self._build_width is not None
                       else self.scrollable_content_region.width)
-        shows = (node.label, node.allow_expand, node.is_expanded, row.phase, row.state,
+        # (a new label bumps the node's _updates: cheaper to compare than the label's text)
+        shows = (node._updates, node._allow_expand, node._expanded, row.phase, row.state,
                  row.child_count, row.unreadable, row.context, self.id_chars, tree_width)
         known = self._label_widths.get(node.id)
         if known is not None and known[0] == shows:
@@ -220,17 +222,37 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
         return width
 
     # What every line of one frame shares, worked out once per frame (render_lines), not per
-    # line: Tree.render_line reads the widget's rich_style (a walk up the DOM) for each line,
-    # and the labels their width (a region) and styles. (base style, tree width, styles)
-    _frame: tuple[Style, int, dict[str, Style]] | None = None
+    # line: the widget's rich_style (a walk up the DOM), the tree's width (a region) and the
+    # styles of its lines (worked out again only when styles change). (base style, tree
+    # width, look)
+    _frame: tuple[Style, int, LineLook] | None = None
+    _look: tuple[object, LineLook] | None = None  # (what it was worked out for, the look)
+    _style_epoch = 0  # counts style updates: the look is worked out anew after one
+    _labels_drawn: LabelSegments  # labels drawn with the look, by what they show
+
+    def notify_style_update(self) -> None:
+        self._style_epoch += 1
+        super().notify_style_update()
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._frame = (self.rich_style, self.scrollable_content_region.width,
-                       self._label_styles())
+                       self._line_look())
         try:
             return super().render_lines(crop)
         finally:
             self._frame = None
+
+    def _line_look(self) -> LineLook:
+        """The styles lines are drawn with, for the tree's current styles and pseudo classes;
+        the labels kept were drawn with the look before, so they go when it changes."""
+        key = (self._style_epoch, self.get_pseudo_class_state(), self.show_guides,
+               self.guide_depth)
+        if self._look is not None and self._look[0] == key:
+            return self._look[1]
+        look = LineLook.of(self, self._label_styles())
+        self._look = (key, look)
+        self._labels_drawn = LabelSegments()
+        return look
 
     def render_line(self, y: int) -> Strip:
         if self._frame is None:
@@ -240,6 +262,48 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
         return self._render_line(y + scroll_y, scroll_x, scroll_x + self.size.width,
                                  self._frame[0])
 
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        # Tree._render_line, from the frame's look and labels kept by what they show
+        # (plan_tree_lines); its own line cache stays as it is, keyed by line and updates
+        frame = self._frame
+        if frame is None:
+            return super()._render_line(y, x1, x2, base_style)
+        tree_lines = self._tree_lines
+        width = self.size.width
+        if y >= len(tree_lines):
+            return Strip.blank(width, base_style)
+        line = tree_lines[y]
+        path = line.path
+        is_hover = self.hover_line >= 0 and any(node._hover for node in path)
+        cache_key = (y, is_hover, width, self._updates, self._pseudo_class_state,
+                     tuple(node._updates for node in path))
+        strip = self._line_cache.get(cache_key)
+        if strip is None:
+            look = frame[2]
+            node = path[-1]
+            label_style = look.labels[(self.hover_line == y, self.cursor_line == y)]
+            label = self._labels_drawn.get(
+                self._label_key(node, len(path), frame[1], label_style),
+                lambda: self.render_label(node, NULL_STYLE, label_style), self)
+            strip = draw_line(self, y, path, line.last, is_hover, width, base_style, look,
+                              label)
+            self._line_cache[cache_key] = strip
+        return strip.crop(x1, x2)
+
+    def _label_key(self, node: TreeNode[TreeRow], depth: int, tree_width: int,
+                   label_style: Style) -> tuple[object, ...]:
+        """Everything render_label draws a row from (a label kept under this key is the
+        same drawing)."""
+        label = node._label
+        row = node.data
+        shows: tuple[object, ...] = (
+            type(row), label.plain, tuple(label.spans), label.style, node._allow_expand,
+            node._expanded, depth, tree_width, label_style)
+        if isinstance(row, PlanRow):
+            shows += (row.plan_id, row.phase, row.state, row.child_count, row.unreadable,
+                      row.context, row.plan_id in self.changed_plan_ids, self.id_chars)
+        return shows
+
     def render_label(self, node: TreeNode[TreeRow], base_style: Style, style: Style) -> Text:
         row = node.data
         text = node.label if isinstance(node.label, Text) else Text(str(node.label))
@@ -248,21 +312,22 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
                       base_style + Style(bold=True))
         else:
             prefix = ("", base_style)
+        frame = self._frame
         if isinstance(row, PlanRow):
-            frame = self._frame
+            parts = frame[2].parts if frame else self._label_styles()
             tree_width = frame[1] if frame else self.scrollable_content_region.width
             label = plan_label(text, row, id_chars=self.id_chars,
                                width=self._label_room(node, len(prefix[0]), tree_width),
-                               tree_width=tree_width,
-                               style_of=frame[2] if frame else self._label_styles())
+                               tree_width=tree_width, style_of=parts)
             if row.context:  # an ancestor shown only for a filter match's sake: dimmed
-                label.stylize(self.get_component_rich_style("plan-tree--context", partial=True))
+                label.stylize(parts["context"])
+            if row.plan_id in self.changed_plan_ids:
+                label.stylize(parts["changed"])
         else:
             label = text.copy()
             if isinstance(row, MoreRow | MoreMatchesRow | LoadingRow | NoteRow):
-                label.stylize(self.get_component_rich_style("plan-tree--more", partial=True))
-        if isinstance(row, PlanRow) and row.plan_id in self.changed_plan_ids:
-            label.stylize(self.get_component_rich_style("plan-tree--changed", partial=True))
+                label.stylize(frame[2].parts["more"] if frame else
+                              self.get_component_rich_style("plan-tree--more", partial=True))
         label.stylize(style)
         return Text.assemble(prefix, label)
 
@@ -281,7 +346,8 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
     def _label_styles(self) -> dict[str, Style]:
         style_of = self.get_component_rich_style
         styles = {part: style_of(f"plan-tree--{part}", partial=True)
-                  for part in ("id", "phase", "count", "unreadable")}
+                  for part in ("id", "phase", "count", "unreadable", "context", "more",
+                               "changed")}
         styles.update({f"state-{state}": style_of(f"plan-tree--state-{state}", partial=True)
                        for state in STATE_STYLES})
         return styles

@@ -443,8 +443,10 @@ class PlanTreePages(PlanTreeReadAhead, Tree[TreeRow]):
             self._add_plan(level, node, before=index + offset)
 
     def _shorten_ids(self) -> None:
-        """Ids as short as they can be while every loaded row's stays unique."""
-        chars = unique_suffix_chars(self.nodes_by_plan)
+        """Ids as short as they can be while every loaded row's stays unique, and never
+        shorter than they were: a collapsed level or a reload that shortened them redrew
+        every row, and the next page lengthened them again (and redrew every row again)."""
+        chars = unique_suffix_chars(self.nodes_by_plan, minimum=self.id_chars)
         if chars != self.id_chars:
             self.id_chars = chars
             self._invalidate()
