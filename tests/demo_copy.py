@@ -33,6 +33,7 @@ def _demo_template() -> Path:
     global _template
     if _template is None:
         folder = Path(tempfile.mkdtemp(prefix="plandesk-demo-template-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # (300 were left in /tmp)
         create_demo(folder / "demo.db")
         _template = folder / "demo.db"
     return _template
@@ -56,6 +57,7 @@ def _pg_demo_template(admin_url: str) -> tuple[str, Path]:
     if admin_url not in _pg_templates:
         name = f"plandesk_demo_template_{uuid.uuid4().hex[:12]}"
         artifacts = Path(tempfile.mkdtemp(prefix="plandesk-pg-demo-template-")) / "artifacts"
+        atexit.register(shutil.rmtree, artifacts.parent, ignore_errors=True)
         admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
