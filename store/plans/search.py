@@ -9,6 +9,7 @@ wildcards.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from sqlmodel import Session
 
 from store.models import Plan
 from store.plans.filters import PlanFilter
-from store.plans.rows import PlanSummary, child_counts, summary_row, summary_select, table_of
+from store.plans.rows import PlanSummary, summary_row, summary_select, table_of
 
 # trigram tokens are three characters: shorter text cannot use the index
 MIN_INDEXED_TEXT = 3
@@ -102,7 +103,8 @@ def _id_matches(plan_filter: PlanFilter) -> Any | None:
         return None
     plans = _plans()
     return _with_filters(
-        summary_select().where(plans.c.plan_id >= bounds[0], plans.c.plan_id < bounds[1]),
+        sa.select(plans.c.plan_id).where(plans.c.plan_id >= bounds[0],
+                                         plans.c.plan_id < bounds[1]),
         plan_filter,
     )
 
@@ -119,8 +121,9 @@ def _short_window() -> Any:
 
 
 def _text_matches(session: Session, plan_filter: PlanFilter) -> tuple[Any, int | None]:
-    """The plans whose name, namespace or description contains the filter's text (no order:
-    the index's own order, so that a LIMIT stops early), and the scan window if bounded."""
+    """The ids of the plans whose name, namespace or description contains the filter's text
+    (no order: the index's own order, so that a LIMIT stops early), and the scan window if
+    bounded."""
     text = plan_filter.text.strip()
     plans = _plans()
     columns = (plans.c.namespaced_name, plans.c.namespace, plans.c.description)
@@ -131,30 +134,29 @@ def _text_matches(session: Session, plan_filter: PlanFilter) -> tuple[Any, int |
         # same matches without lower() on each column of each row (~40% of the scan)
         contains = [column.like(pattern, escape="\\") if sqlite
                     else sa.func.lower(column).like(pattern, escape="\\") for column in columns]
-        query = summary_select().where(plans.c.plan_id >= _short_window(), sa.or_(*contains))
+        query = sa.select(plans.c.plan_id).where(plans.c.plan_id >= _short_window(),
+                                                  sa.or_(*contains))
         return _with_filters(query, plan_filter), SHORT_TEXT_WINDOW
     if sqlite:
-        query = summary_select().select_from(
-            _plan_search.join(_plan_search_rows,
-                              _plan_search_rows.c.search_rowid == _plan_search.c.rowid)
-            .join(plans, plans.c.plan_id == _plan_search_rows.c.plan_id)
-        ).where(sa.literal_column("plan_search").op("MATCH")(fts_phrase(text)))
+        found = _plan_search.join(_plan_search_rows,
+                                  _plan_search_rows.c.search_rowid == _plan_search.c.rowid)
+        matched = sa.literal_column("plan_search").op("MATCH")(fts_phrase(text))
+        if plan_filter.phase is None and plan_filter.state is None:
+            # the triggers of 0006 keep one plan_search_rows row per plan: the ids are there,
+            # without a lookup in plans for each match (a third of the query's time)
+            return sa.select(_plan_search_rows.c.plan_id).select_from(found).where(matched), None
+        query = sa.select(plans.c.plan_id).select_from(
+            found.join(plans, plans.c.plan_id == _plan_search_rows.c.plan_id)).where(matched)
     else:
         pattern = like_pattern(text)
-        query = summary_select().where(
+        query = sa.select(plans.c.plan_id).where(
             sa.or_(*(column.ilike(pattern, escape="\\") for column in columns))
         )
     return _with_filters(query, plan_filter), None
 
 
 def _plan_only(plan_filter: PlanFilter) -> Any:
-    return _with_filters(summary_select(), plan_filter)
-
-
-def _summaries(session: Session, query: Any) -> list[PlanSummary]:
-    result = session.execute(query)
-    keys = list(result.keys())
-    return [summary_row(dict(zip(keys, row, strict=True))) for row in result.all()]
+    return _with_filters(sa.select(_plans().c.plan_id), plan_filter)
 
 
 def matching_ids(session: Session, plan_filter: PlanFilter) -> Any:
@@ -164,8 +166,7 @@ def matching_ids(session: Session, plan_filter: PlanFilter) -> Any:
         parts.append(_text_matches(session, plan_filter)[0])
     else:
         parts.append(_plan_only(plan_filter))
-    ids = [sa.select(part.subquery().c.plan_id) for part in parts]
-    return ids[0] if len(ids) == 1 else sa.union(*ids)
+    return parts[0] if len(parts) == 1 else sa.union(*parts)
 
 
 def _matched_ids(session: Session, parts: list[Any]) -> list[str]:
@@ -173,38 +174,75 @@ def _matched_ids(session: Session, parts: list[Any]) -> list[str]:
     one pass of each part serves both the first matches and the count."""
     ids: dict[str, None] = {}
     for part in parts:
-        query = sa.select(part.subquery().c.plan_id).limit(COUNT_CAP + 1)
-        for (plan_id,) in session.execute(query):
-            ids.setdefault(str(plan_id))
+        ids.update(dict.fromkeys(map(str, session.scalars(part.limit(COUNT_CAP + 1)))))
         if len(ids) > COUNT_CAP:
             break
     return list(ids)[:COUNT_CAP + 1]
 
 
-def _ancestors(session: Session, found: list[PlanSummary],
-               known: Collection[str] = ()) -> list[PlanSummary]:
-    """The ancestors of `found` that are neither in it nor `known`: one recursive query, safe
-    on cycles (UNION drops a row seen before) and bounded by ANCESTOR_LIMIT."""
-    have = {plan.plan_id for plan in found} | set(known)
-    parents = {p.parent_plan_id for p in found if p.parent_plan_id is not None} - have
-    if not parents:
-        return []
+def _rows_with_child_counts() -> Any:
+    """Summary columns and the number of children (the (parent_plan_id, plan_id) index)."""
+    plans = _plans()
+    child = plans.alias("child")
+    children = (sa.select(sa.func.count()).select_from(child)
+                .where(child.c.parent_plan_id == plans.c.plan_id).scalar_subquery())
+    return summary_select().add_columns(children.label("child_count"))
+
+
+# Built once: a search runs them on each keystroke, and building them took longer than
+# SQLite took to run them (SQLAlchemy still caches their compiled form).
+@functools.cache
+def _rows_of_ids() -> Any:
+    """The plans whose ids are bound to `ids`, with their child counts."""
+    return _rows_with_child_counts().where(
+        _plans().c.plan_id.in_(sa.bindparam("ids", expanding=True)))
+
+
+@functools.cache
+def _rows_of_ancestors() -> Any:
+    """The plans climbed to from the ids bound to `parents`, parent by parent, with their
+    child counts: safe on cycles (UNION drops a row seen before), at most ANCESTOR_LIMIT."""
     plans = _plans()
     up = sa.select(plans.c.plan_id, plans.c.parent_plan_id).where(
-        plans.c.plan_id.in_(sorted(parents))
+        plans.c.plan_id.in_(sa.bindparam("parents", expanding=True))
     ).cte("up", recursive=True)
     parent = plans.alias("parent")
     up = up.union(
         sa.select(parent.c.plan_id, parent.c.parent_plan_id)
         .where(parent.c.plan_id == up.c.parent_plan_id)
     )
-    ids = [str(row[0]) for row in session.execute(sa.select(up.c.plan_id).limit(ANCESTOR_LIMIT))]
-    wanted = sorted(set(ids) - have)
-    found_ancestors: list[PlanSummary] = []
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
-        found_ancestors += _summaries(session, summary_select().where(plans.c.plan_id.in_(chunk)))
-    return sorted(found_ancestors, key=lambda plan: plan.plan_id)
+    return _rows_with_child_counts().where(
+        plans.c.plan_id.in_(sa.select(up.c.plan_id).limit(ANCESTOR_LIMIT)))
+
+
+def _summaries(session: Session, query: Any, params: dict[str, Any],
+               counts: dict[str, int]) -> list[PlanSummary]:
+    """The plans `query` reads (one of the two above), their child counts into `counts`."""
+    result = session.execute(query, params)
+    keys = list(result.keys())
+    found: list[PlanSummary] = []
+    for row in result.all():
+        values = dict(zip(keys, row, strict=True))
+        plan = summary_row(values)
+        counts[plan.plan_id] = int(values["child_count"])
+        found.append(plan)
+    return found
+
+
+def _ancestors(session: Session, found: list[PlanSummary], known: Collection[str],
+               counts: dict[str, int]) -> list[PlanSummary]:
+    """The ancestors of `found` that are neither in it nor `known`, with their child counts:
+    one recursive query."""
+    have = {plan.plan_id for plan in found} | set(known)
+    parents = {p.parent_plan_id for p in found if p.parent_plan_id is not None} - have
+    if not parents:
+        return []
+    climbed: dict[str, int] = {}
+    ancestors = [plan for plan in _summaries(session, _rows_of_ancestors(),
+                                             {"parents": sorted(parents)}, climbed)
+                 if plan.plan_id not in have]
+    counts.update((plan.plan_id, climbed[plan.plan_id]) for plan in ancestors)
+    return sorted(ancestors, key=lambda plan: plan.plan_id)
 
 
 @dataclass(frozen=True)
@@ -221,15 +259,14 @@ def matches_of(session: Session, plan_ids: Sequence[str],
                known: Collection[str] = ()) -> MatchChunk:
     """The plans `plan_ids` (in that order, those that still exist), their ancestors that
     are not in `known`, and the child counts of both: a few batched queries."""
-    plans = _plans()
     by_id: dict[str, PlanSummary] = {}
+    counts: dict[str, int] = {}
     for start in range(0, len(plan_ids), 500):
         chunk = list(plan_ids[start:start + 500])
         by_id.update((p.plan_id, p) for p in _summaries(
-            session, summary_select().where(plans.c.plan_id.in_(chunk))))
+            session, _rows_of_ids(), {"ids": chunk}, counts))
     found = [by_id[plan_id] for plan_id in plan_ids if plan_id in by_id]
-    ancestors = _ancestors(session, found, known)
-    counts = child_counts(session, [p.plan_id for p in (*found, *ancestors)])
+    ancestors = _ancestors(session, found, known, counts)
     return MatchChunk(tuple(found), tuple(ancestors), counts)
 
 
