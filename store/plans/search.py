@@ -174,7 +174,8 @@ def _matched_ids(session: Session, parts: list[Any]) -> list[str]:
     one pass of each part serves both the first matches and the count."""
     ids: dict[str, None] = {}
     for part in parts:
-        ids.update(dict.fromkeys(map(str, session.scalars(part.limit(COUNT_CAP + 1)))))
+        # all(): one fetchall, where iterating fetched the rows one call at a time
+        ids.update(dict.fromkeys(map(str, session.scalars(part.limit(COUNT_CAP + 1)).all())))
         if len(ids) > COUNT_CAP:
             break
     return list(ids)[:COUNT_CAP + 1]
