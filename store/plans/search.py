@@ -41,6 +41,11 @@ _plan_search = sa.table("plan_search", sa.column("rowid", sa.Integer))
 _plan_search_rows = sa.table(
     "plan_search_rows", sa.column("search_rowid", sa.Integer), sa.column("plan_id", sa.String)
 )
+# plans as the links between a plan and its parent: aliases of it are cheap to build and
+# compile (an alias of the full table copies its 36 columns)
+_plan_links = sa.table(
+    "plans", sa.column("plan_id", sa.String), sa.column("parent_plan_id", sa.String)
+)
 
 
 @dataclass(frozen=True)
@@ -184,7 +189,7 @@ def _matched_ids(session: Session, parts: list[Any]) -> list[str]:
 def _rows_with_child_counts() -> Any:
     """Summary columns and the number of children (the (parent_plan_id, plan_id) index)."""
     plans = _plans()
-    child = plans.alias("child")
+    child = _plan_links.alias("child")
     children = (sa.select(sa.func.count()).select_from(child)
                 .where(child.c.parent_plan_id == plans.c.plan_id).scalar_subquery())
     return summary_select().add_columns(children.label("child_count"))
@@ -204,10 +209,10 @@ def _rows_of_ancestors() -> Any:
     """The plans climbed to from the ids bound to `parents`, parent by parent, with their
     child counts: safe on cycles (UNION drops a row seen before), at most ANCESTOR_LIMIT."""
     plans = _plans()
-    up = sa.select(plans.c.plan_id, plans.c.parent_plan_id).where(
-        plans.c.plan_id.in_(sa.bindparam("parents", expanding=True))
+    up = sa.select(_plan_links.c.plan_id, _plan_links.c.parent_plan_id).where(
+        _plan_links.c.plan_id.in_(sa.bindparam("parents", expanding=True))
     ).cte("up", recursive=True)
-    parent = plans.alias("parent")
+    parent = _plan_links.alias("parent")
     up = up.union(
         sa.select(parent.c.plan_id, parent.c.parent_plan_id)
         .where(parent.c.plan_id == up.c.parent_plan_id)
