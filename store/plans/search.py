@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.expression import UnaryExpression
 from sqlmodel import Session
 
 from store.models import Plan
@@ -93,16 +95,34 @@ def _plans() -> sa.Table:
     return table_of(Plan)
 
 
-def _with_filters(query: Any, plan_filter: PlanFilter) -> Any:
+def _not_indexed(column: Any) -> Any:
+    """`+column`: SQLite's documented way to keep its planner from driving a query by the
+    column's index (https://sqlite.org/optoverview.html, "Disqualifying WHERE clause terms
+    using unary-+"); the value compared is the same."""
+    return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
+
+
+def _with_filters(query: Any, plan_filter: PlanFilter, sqlite_bounded: bool = False) -> Any:
+    """`query` narrowed to the filter's phase and state. `sqlite_bounded`: the query has its
+    own bounded driver (an id range, the newest window, the index's matches) that SQLite must
+    keep: given the phase or state index it read every plan in that phase or state instead
+    (two minutes for "task-123 phase:execute" on 1M plans, 0.3 s for an id prefix)."""
     plans = _plans()
+    phase, state = plans.c.phase, plans.c.processing_state
+    if sqlite_bounded:
+        phase, state = _not_indexed(phase), _not_indexed(state)
     if plan_filter.phase is not None:
-        query = query.where(plans.c.phase == plan_filter.phase.value)
+        query = query.where(phase == plan_filter.phase.value)
     if plan_filter.state is not None:
-        query = query.where(plans.c.processing_state == plan_filter.state.value)
+        query = query.where(state == plan_filter.state.value)
     return query
 
 
-def _id_matches(plan_filter: PlanFilter) -> Any | None:
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _id_matches(session: Session, plan_filter: PlanFilter) -> Any | None:
     bounds = _id_prefix_bounds(plan_filter.text.strip())
     if bounds is None:
         return None
@@ -110,7 +130,7 @@ def _id_matches(plan_filter: PlanFilter) -> Any | None:
     return _with_filters(
         sa.select(plans.c.plan_id).where(plans.c.plan_id >= bounds[0],
                                          plans.c.plan_id < bounds[1]),
-        plan_filter,
+        plan_filter, _is_sqlite(session),
     )
 
 
@@ -132,7 +152,7 @@ def _text_matches(session: Session, plan_filter: PlanFilter) -> tuple[Any, int |
     text = plan_filter.text.strip()
     plans = _plans()
     columns = (plans.c.namespaced_name, plans.c.namespace, plans.c.description)
-    sqlite = session.get_bind().dialect.name == "sqlite"
+    sqlite = _is_sqlite(session)
     if len(text) < MIN_INDEXED_TEXT:
         pattern = like_pattern(text.lower())
         # SQLite's LIKE ignores ASCII case by itself, and its lower() folds ASCII only: the
@@ -141,7 +161,7 @@ def _text_matches(session: Session, plan_filter: PlanFilter) -> tuple[Any, int |
                     else sa.func.lower(column).like(pattern, escape="\\") for column in columns]
         query = sa.select(plans.c.plan_id).where(plans.c.plan_id >= _short_window(),
                                                   sa.or_(*contains))
-        return _with_filters(query, plan_filter), SHORT_TEXT_WINDOW
+        return _with_filters(query, plan_filter, sqlite), SHORT_TEXT_WINDOW
     if sqlite:
         found = _plan_search.join(_plan_search_rows,
                                   _plan_search_rows.c.search_rowid == _plan_search.c.rowid)
@@ -157,7 +177,7 @@ def _text_matches(session: Session, plan_filter: PlanFilter) -> tuple[Any, int |
         query = sa.select(plans.c.plan_id).where(
             sa.or_(*(column.ilike(pattern, escape="\\") for column in columns))
         )
-    return _with_filters(query, plan_filter), None
+    return _with_filters(query, plan_filter, sqlite), None
 
 
 def _plan_only(plan_filter: PlanFilter) -> Any:
@@ -166,7 +186,7 @@ def _plan_only(plan_filter: PlanFilter) -> Any:
 
 def matching_ids(session: Session, plan_filter: PlanFilter) -> Any:
     """A subquery of the ids of every plan the filter matches (for keyset pages of matches)."""
-    parts = [q for q in (_id_matches(plan_filter),) if q is not None]
+    parts = [q for q in (_id_matches(session, plan_filter),) if q is not None]
     if plan_filter.text.strip():
         parts.append(_text_matches(session, plan_filter)[0])
     else:
@@ -284,7 +304,7 @@ def search_matches(
     next matches up to COUNT_CAP (for `matches_of`, a screenful at a time)."""
     parts: list[Any] = []
     window: int | None = None
-    id_part = _id_matches(plan_filter)
+    id_part = _id_matches(session, plan_filter)
     if id_part is not None:
         parts.append(id_part)
     if plan_filter.text.strip():
