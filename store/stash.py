@@ -48,7 +48,7 @@ STASHES: dict[str, RevisionStash] = {
 }
 """Every revision whose downgrade drops data, with the frozen spec that keeps it."""
 
-DERIVED_ONLY = frozenset({"0006", "0007"})
+DERIVED_ONLY = frozenset({"0006", "0007", "0008"})
 """Revisions whose downgrade drops only what their upgrade derives again from the data (the
 search index, the live-notify triggers), so it loses nothing and needs no stash."""
 
