@@ -45,12 +45,15 @@ class WatchState(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Change:
-    """One changed row, as a PostgreSQL notification names it."""
+    """One changed row, as a PostgreSQL notification names it; a plan moved to another parent
+    or tree, or deleted, names where it was too (from revision 0008 on)."""
 
     table: str
     key: str | None
     plan_id: str | None
     op: str = ""
+    old_parent_id: str | None = None
+    old_root_id: str | None = None
 
 
 class ChangeWatcher(Protocol):
@@ -251,7 +254,9 @@ class PgChangeWatcher:
             except Exception:
                 self._drop_listener()
                 return True  # what happened while it was dropping went unheard
-            self.changes = tuple(_change(note.payload) for note in notes)
+            changes = [_change(note.payload) for note in notes]
+            # a row the payload could not name (too long for NOTIFY): unknown, like SQLite's
+            self.changes = () if None in changes else tuple(c for c in changes if c)
             return bool(notes)
         changed = self._poll_snapshot()
         if self._clock() >= self._next_attempt:
@@ -315,11 +320,15 @@ class PgChangeWatcher:
         self._engine.dispose(close=True)
 
 
-def _change(payload: str) -> Change:
+def _change(payload: str) -> Change | None:
+    """The row a payload names; None when it says it could not name it."""
     try:
         data = json.loads(payload)
+        if data.get("unnamed"):
+            return None
         return Change(str(data.get("table")), data.get("key"), data.get("plan_id"),
-                      str(data.get("op") or ""))
+                      str(data.get("op") or ""), data.get("old_parent_id"),
+                      data.get("old_root_id"))
     except (ValueError, AttributeError):
         return Change("?", None, None)  # a NOTIFY on our channel from someone else
 

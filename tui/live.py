@@ -57,10 +57,13 @@ class DatabaseChanged(Message):
 
     @property
     def plan_rows(self) -> frozenset[str] | None:
-        """The plans whose own rows changed (None: unknown, anything may have)."""
+        """The plans whose own rows changed, and the old parent and old root of a plan moved
+        or deleted: one counts a child less, the other's tree a plan less (None: unknown,
+        anything may have)."""
         if self.changes is None:
             return None
-        return frozenset(c.key for c in self.changes if c.table == "plans" and c.key)
+        return frozenset(plan_id for c in self.changes if c.table == "plans"
+                         for plan_id in (c.key, c.old_parent_id, c.old_root_id) if plan_id)
 
     @property
     def plans_touched(self) -> frozenset[str] | None:

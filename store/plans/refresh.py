@@ -74,10 +74,13 @@ def plan_nodes(session: Session, plan_ids: Collection[str]) -> dict[str, PlanNod
 
 def touch_tree(session: Session, plan_ids: Collection[str], root_plan_id: str) -> bool:
     """Whether a change to the named plans may show in the detail of a plan of the tree
-    `root_plan_id`: one of them is in that tree now (a child, an ancestor, its size), or is
-    gone (which tree it was in is not known any more)."""
+    `root_plan_id`: one of them is that tree's root (a plan that moved out of the tree names
+    its old root) or is in that tree now (a child, an ancestor, its size), or is gone (which
+    tree it was in is not known any more)."""
     if not plan_ids:
         return False
+    if root_plan_id in plan_ids:
+        return True
     roots = session.execute(sa.select(col(Plan.root_plan_id)).where(
         col(Plan.plan_id).in_(sorted(plan_ids)))).scalars().all()
     return len(roots) < len(set(plan_ids)) or root_plan_id in roots

@@ -178,8 +178,9 @@ class LiveTreeRefresh:
                                        gaps=_gap_sizes(session, levels, None))
                 else:
                     found = plans.plan_nodes(session, plan_ids)
-                    # a named plan's siblings' gaps: it may have come or gone inside one
-                    levels_touched = {n.plan.parent_plan_id for n in found.values()}
+                    # a named plan's siblings' gaps: it may have come or gone inside one;
+                    # its own children's: one may have moved away from inside one
+                    levels_touched = {n.plan.parent_plan_id for n in found.values()} | set(found)
                     parents = levels_touched - {None}
                     found.update(plans.plan_nodes(session, cast(set[str], parents) - set(found)))
                     named: dict[str, PlanNode | None] = dict.fromkeys(plan_ids)
@@ -218,21 +219,29 @@ class LiveTreeRefresh:
                 stale = True  # deleted unseen: its parent, if shown, counts one child less
             tree._apply_plan(plan_id, node, now, changed, removed)
         gaps_changed = tree._apply_gaps(message)
+        # a removed plan shown again moved to another parent; the cursor goes with its plan
+        # when that is in view, else to the nearest plan above where it was
+        moved_to = tree.nodes_by_plan.get(cursor_id) if cursor_id in removed else None
+        if moved_to is not None and not tree._in_view(moved_to):
+            moved_to = None
         target = None
-        if cursor_id is not None and cursor_id in removed:
+        if cursor_id is not None and cursor_id in removed and moved_to is None:
             target = tree._nearest_surviving(removed[cursor_id])
         if changed or removed or gaps_changed:
             tree._after_change()
-        if cursor_id is not None and cursor_id in removed:
+        if moved_to is not None:
+            _ = tree.last_line
+            tree.move_cursor(moved_to)
+        elif cursor_id is not None and cursor_id in removed:
             if target is not None:
                 _ = tree.last_line
                 tree.move_cursor(target)
             else:
                 tree._cursor_to_line(cursor_line)
-            _say_deleted(tree, cursor_id, target)
+            _say_deleted(tree, cursor_id, target, moved=cursor_id in tree.nodes_by_plan)
         else:
             _ = tree.last_line  # the cursor's line follows its node
-        changed_now = frozenset(changed) - set(removed)
+        changed_now = frozenset(changed) - (set(removed) - set(tree.nodes_by_plan))
         tree._flash(changed_now)
         tree.post_message(LiveRefreshed(changed_now))
         if stale:
@@ -263,6 +272,10 @@ class LiveTreeRefresh:
             elif tree._update_row(child, node):
                 changed.add(row.plan_id)
         for node in fresh.values():
+            elsewhere = tree.nodes_by_plan.get(node.plan.plan_id)
+            if elsewhere is not None:
+                # moved here from a parent whose level is read after this one
+                tree._remove_plan(elsewhere, removed)
             if tree._insert_plan(parent, node) is not None:
                 changed.add(node.plan.plan_id)
         if end is not None and not any(isinstance(c.data, MoreRow) and c.data.after == end
@@ -332,7 +345,6 @@ class LiveTreeRefresh:
             return  # its level is not loaded, or it falls in a gap: it shows once read
         if tree._insert_plan(parent, node) is not None:
             changed.add(plan_id)
-            removed.pop(plan_id, None)
 
     @staticmethod
     def _update_row(tree_node: TreeNode[TreeRow], node: PlanNode) -> bool:
@@ -387,6 +399,16 @@ class LiveTreeRefresh:
                 assert tree_node.parent is not None
                 removed[node.data.plan_id] = tree_node.parent
         tree_node.remove()
+
+    def _in_view(self, node: TreeNode[TreeRow]) -> bool:
+        """Whether every parent of `node` is expanded."""
+        tree = cast("PlanTree", self)
+        parent = node.parent
+        while parent is not None and parent is not tree.root:
+            if not parent.is_expanded:
+                return False
+            parent = parent.parent
+        return True
 
     def _nearest_surviving(self, parent: TreeNode[TreeRow]) -> TreeNode[TreeRow] | None:
         """`parent`, or the nearest ancestor of it still in the tree (None: the roots)."""
@@ -469,10 +491,12 @@ def _gap_sizes(session: Session, levels: tuple[LoadedLevel, ...],
             if level.gaps and (parents is None or level.parent_id in parents)}
 
 
-def _say_deleted(tree: PlanTree, plan_id: str, shown: TreeNode[TreeRow] | None) -> None:
-    """The toast for a highlighted plan another process deleted, naming where the cursor went."""
+def _say_deleted(tree: PlanTree, plan_id: str, shown: TreeNode[TreeRow] | None, *,
+                 moved: bool = False) -> None:
+    """The toast for a highlighted plan another process deleted (or moved out of view), naming
+    where the cursor went."""
     name = shown.data.name if shown is not None and isinstance(shown.data, PlanRow) else None
     tree.notify(
-        f"The plan {plan_id} was deleted"
+        f"The plan {plan_id} was {'moved' if moved else 'deleted'}"
         + (f"; showing {name}, the nearest plan above it." if name else "."),
-        title="Plan deleted", severity="warning", markup=False)
+        title="Plan moved" if moved else "Plan deleted", severity="warning", markup=False)
