@@ -4,6 +4,7 @@ the detail it left drop it, the parent it joined shows it, and the cursor stays 
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from test_live import PLAN, in_step, live_app, opened, plan_id_of, quiet, writer
 from test_live_detail import OTHER_TREE, shown
@@ -13,11 +14,18 @@ from tui_states import run_async, until
 
 from tui.app import PlandeskApp
 from tui.screens.plans import PlansScreen
+from tui.widgets import plan_tree_live
 from tui.widgets.plan_rows import PlanRow
 
 __all__ = ["writer"]  # a fixture, shared with test_live
 
 SIZE = (120, 36)
+
+
+@pytest.fixture(autouse=True)
+def short_marks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changed rows stay marked a moment only: each step waits for the marks to fade."""
+    monkeypatch.setattr(plan_tree_live, "FLASH_SECONDS", 0.05)
 
 
 def move_plan(engine: sa.Engine, plan_id: str, new_parent_id: str) -> int:
@@ -52,14 +60,14 @@ def children_shown(screen: PlansScreen, plan_id: str) -> list[str]:
 
 async def expand(pilot: Pilot[None], app: PlandeskApp, screen: PlansScreen,
                  plan_id: str) -> None:
-    """The cursor on `plan_id`, expanded, its children loaded."""
+    """`plan_id` (a root of the first page) expanded, its children loaded; the cursor stays."""
     tree = screen.plan_tree
-    screen.jump_to(plan_id)
-    await until(pilot, lambda: tree.cursor_plan_id == plan_id and in_step(screen)
-                and quiet(app, tree), "the cursor on the plan")
-    await pilot.press("right")
+    cursor = tree.cursor_plan_id
+    tree.nodes_by_plan[plan_id].expand()
     await until(pilot, lambda: isinstance(row := tree.nodes_by_plan[plan_id].data, PlanRow)
-                and row.children_loaded and quiet(app, tree), "its children")
+                and row.children_loaded and in_step(screen) and quiet(app, tree),
+                "its children")
+    assert tree.cursor_plan_id == cursor
 
 
 @run_async
@@ -115,3 +123,39 @@ async def test_a_plan_moved_out_of_a_gap_counts_in_its_old_parents_gap(
         assert hidden[0] not in tree.nodes_by_plan
         assert tree.cursor_plan_id == parent_id and in_step(screen)
         assert node.is_expanded and tree.nodes_by_plan[parent_id] is node
+
+
+@run_async
+async def test_the_cursor_goes_with_its_moved_plan_or_above_where_it_was(
+        demo_url: str, writer: sa.Engine) -> None:
+    app = live_app(demo_url)
+    old_root, new_root = plan_id_of(writer, PLAN), plan_id_of(writer, OTHER_TREE)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await opened(pilot, app)
+        tree, pane = screen.plan_tree, screen.detail_pane
+        await expand(pilot, app, screen, new_root)
+        unloaded = children_shown(screen, new_root)[0]  # not expanded: its level is not read
+        await expand(pilot, app, screen, old_root)
+        await pilot.press("down")
+        moved = children_shown(screen, old_root)[0]
+        await until(pilot, lambda: tree.cursor_plan_id == moved and in_step(screen)
+                    and quiet(app, tree), "the cursor on the plan that moves")
+
+        # moved into view: the cursor stays on its plan, under its new parent
+        move_plan(writer, moved, new_root)
+        await until(pilot, lambda: tree.cursor_plan_id == moved and in_step(screen)
+                    and tree.nodes_by_plan[moved].parent is tree.nodes_by_plan[new_root]
+                    and OTHER_TREE in shown(pane)[2] and quiet(app, tree),
+                    "the cursor and detail on the plan under its new parent")
+        assert moved not in children_shown(screen, old_root)
+
+        # moved out of view (under a plan whose children are not loaded): the nearest plan
+        # above where it was, with a toast that says it moved
+        move_plan(writer, moved, unloaded)
+        await until(pilot, lambda: tree.cursor_plan_id == new_root and in_step(screen)
+                    and quiet(app, tree), "the cursor on the plan above where it was")
+        assert moved not in tree.nodes_by_plan
+        assert [n.message for n in app._notifications if n.title == "Plan moved"] == [
+            f"The plan {moved} was moved; showing {OTHER_TREE}, the nearest plan above where it"
+            " was."]
+        assert not [n for n in app._notifications if n.title == "Plan deleted"]

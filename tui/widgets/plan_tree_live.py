@@ -67,9 +67,10 @@ class LiveRefreshed(Message):
 
 @dataclass
 class LiveRead(Message, bubble=False):
-    """What a live refresh's worker read: loaded levels again, or the named plans (None in
-    `plans` for one that no longer exists), and how many plans the gaps of the levels it read
-    (or of the named plans' parents) hide now (`plans.gap_sizes`)."""
+    """What a live refresh's worker read: loaded levels again (with the cursor's plan in
+    `plans` if it still exists), or the named plans (None for one that no longer exists), and
+    how many plans the gaps of the levels it read (or of the named plans' parents and
+    children) hide now (`plans.gap_sizes`)."""
 
     generation: int
     levels: tuple[LoadedLevel, ...]
@@ -138,7 +139,7 @@ class LiveTreeRefresh:
             )
             return
         tree.run_worker(partial(tree._read_live, tree.generation, tree.loaded_levels(),
-                                plan_ids),
+                                plan_ids, tree.cursor_plan_id),
                         thread=True, exit_on_error=False, group="live-refresh",
                         description="Refreshing plans")
 
@@ -167,14 +168,18 @@ class LiveTreeRefresh:
         return tuple(levels)
 
     def _read_live(self, generation: int, levels: tuple[LoadedLevel, ...],
-                   plan_ids: frozenset[str] | None) -> None:
-        """In a thread worker: the loaded levels, or the named plans and their parents."""
+                   plan_ids: frozenset[str] | None, cursor_id: str | None = None) -> None:
+        """In a thread worker: the loaded levels (and the cursor's plan, if it still exists:
+        gone from its level, it moved), or the named plans and their parents."""
         tree = cast("PlanTree", self)
         try:
             with tree.session() as session:
                 if plan_ids is None:
+                    cursor: dict[str, PlanNode | None] = dict(
+                        plans.plan_nodes(session, {cursor_id} if cursor_id else set()))
                     message = LiveRead(generation, levels,
                                        rows=plans.loaded_levels(session, levels),
+                                       plans=cursor,
                                        gaps=_gap_sizes(session, levels, None))
                 else:
                     found = plans.plan_nodes(session, plan_ids)
@@ -238,7 +243,8 @@ class LiveTreeRefresh:
                 tree.move_cursor(target)
             else:
                 tree._cursor_to_line(cursor_line)
-            _say_deleted(tree, cursor_id, target, moved=cursor_id in tree.nodes_by_plan)
+            _say_deleted(tree, cursor_id, target,
+                         moved=message.plans.get(cursor_id) is not None)
         else:
             _ = tree.last_line  # the cursor's line follows its node
         changed_now = frozenset(changed) - (set(removed) - set(tree.nodes_by_plan))
@@ -496,7 +502,8 @@ def _say_deleted(tree: PlanTree, plan_id: str, shown: TreeNode[TreeRow] | None, 
     """The toast for a highlighted plan another process deleted (or moved out of view), naming
     where the cursor went."""
     name = shown.data.name if shown is not None and isinstance(shown.data, PlanRow) else None
+    above = "where it was" if moved else "it"
     tree.notify(
         f"The plan {plan_id} was {'moved' if moved else 'deleted'}"
-        + (f"; showing {name}, the nearest plan above it." if name else "."),
+        + (f"; showing {name}, the nearest plan above {above}." if name else "."),
         title="Plan moved" if moved else "Plan deleted", severity="warning", markup=False)
