@@ -76,3 +76,11 @@ def test_touch_tree_says_whether_named_plans_are_or_were_in_a_tree(engine: sa.En
         assert not plans.touch_tree(session, set(), first)
         # gone: which tree it was in is not known, so it may have been this one
         assert plans.touch_tree(session, {child, "01NOSUCHPLAN0000000000000A"}, second)
+    # the first root moved into the second tree: named as the old root, it still touches the
+    # tree it was the root of (a plan of that tree may still name it as its root)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE plans SET parent_plan_id = :s, root_plan_id = :s"
+                                   " WHERE plan_id = :f"), {"s": second, "f": first})
+    with session_scope(engine) as session:
+        assert plans.touch_tree(session, {first}, first)
+        assert plans.touch_tree(session, {first}, second)
