@@ -60,7 +60,7 @@ def children_shown(screen: PlansScreen, plan_id: str) -> list[str]:
 
 async def expand(pilot: Pilot[None], app: PlandeskApp, screen: PlansScreen,
                  plan_id: str) -> None:
-    """`plan_id` (a root of the first page) expanded, its children loaded; the cursor stays."""
+    """`plan_id` (shown) expanded, its children loaded; the cursor stays."""
     tree = screen.plan_tree
     cursor = tree.cursor_plan_id
     tree.nodes_by_plan[plan_id].expand()
@@ -159,3 +159,30 @@ async def test_the_cursor_goes_with_its_moved_plan_or_above_where_it_was(
             f"The plan {moved} was moved; showing {OTHER_TREE}, the nearest plan above where it"
             " was."]
         assert not [n for n in app._notifications if n.title == "Plan deleted"]
+
+
+@run_async
+async def test_a_moved_plan_whose_children_were_loaded_shows_them_once_where_it_went(
+        demo_url: str, writer: sa.Engine) -> None:
+    app = live_app(demo_url)
+    old_root, new_root = plan_id_of(writer, PLAN), plan_id_of(writer, OTHER_TREE)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await opened(pilot, app)
+        tree = screen.plan_tree
+        await expand(pilot, app, screen, new_root)
+        await expand(pilot, app, screen, old_root)
+        moved = next(plan_id for plan_id in children_shown(screen, old_root)
+                     if child_count(screen, plan_id) > 0)
+        await expand(pilot, app, screen, moved)
+        grandchildren = children_shown(screen, moved)
+
+        move_plan(writer, moved, new_root)
+        await until(pilot, lambda: moved in children_shown(screen, new_root)
+                    and moved not in children_shown(screen, old_root) and quiet(app, tree),
+                    "the plan under its new parent")
+        node = tree.nodes_by_plan[moved]
+        assert not node.is_expanded and children_shown(screen, moved) == []
+        await expand(pilot, app, screen, moved)
+        assert children_shown(screen, moved) == grandchildren
+        assert all(tree.nodes_by_plan[c].parent is node for c in grandchildren)
+        assert tree.cursor_plan_id == old_root and in_step(screen)

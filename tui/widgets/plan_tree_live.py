@@ -217,7 +217,7 @@ class LiveTreeRefresh:
                 continue
             parent = tree.root if level.parent_id is None \
                 else tree.nodes_by_plan.get(level.parent_id)
-            if parent is not None and level.parent_id in now:
+            if parent is not None and level.parent_id in now and tree._has_level(parent):
                 tree._apply_level(parent, message.rows[level.parent_id], changed, removed)
         for plan_id, node in message.plans.items():
             if node is None and plan_id not in tree.nodes_by_plan:
@@ -344,7 +344,7 @@ class LiveTreeRefresh:
             tree._remove_plan(shown, removed)  # moved to another parent
         level = levels.get(parent_id)
         parent = tree.root if parent_id is None else tree.nodes_by_plan.get(parent_id)
-        if level is None or parent is None or any(
+        if level is None or parent is None or not tree._has_level(parent) or any(
             (after is None or after < plan_id) and (until is None or plan_id < until)
             for after, until in level.gaps
         ):
@@ -405,6 +405,13 @@ class LiveTreeRefresh:
                 assert tree_node.parent is not None
                 removed[node.data.plan_id] = tree_node.parent
         tree_node.remove()
+
+    def _has_level(self, parent: TreeNode[TreeRow]) -> bool:
+        """Whether `parent`'s children are loaded (a plan moved here meanwhile is a new node
+        whose children are not, though its plan's were)."""
+        tree = cast("PlanTree", self)
+        row = parent.data
+        return parent is tree.root or (isinstance(row, PlanRow) and row.children_loaded)
 
     def _in_view(self, node: TreeNode[TreeRow]) -> bool:
         """Whether every parent of `node` is expanded."""
