@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -43,6 +43,7 @@ from tui.messages import (
     MigrationNeeded,
     MigrationStopped,
 )
+from tui.rest_collector import RestCollector, collect_rarely
 from tui.screens.help import HelpScreen
 from tui.screens.loading import LoadingScreen
 from tui.widgets.literal import short_location
@@ -88,6 +89,7 @@ class PlandeskApp(CorrectionRunning, SettingsKeeping, App[None]):
         first_run_demo_url: str | None = None,
     ) -> None:
         super().__init__()
+        self.rest_collector = RestCollector()  # full garbage collections while input rests
         self.url = url
         self.create_demo = create_demo
         # set when no database exists at the default path: offer to create one or the demo
@@ -139,6 +141,12 @@ class PlandeskApp(CorrectionRunning, SettingsKeeping, App[None]):
             # after the first frame: the worker's imports would otherwise compete with drawing it
             self.call_after_refresh(self.open_database)
         self.file_check = self.set_interval(self.FILE_CHECK_SECONDS, self._start_file_check)
+        self.rest_collector.start(self)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent) and not event.is_forwarded:
+            self.rest_collector.input_seen()
+        await super().on_event(event)
 
     def _first_run_chosen(self, choice: str | None) -> None:
         if choice == "create":
@@ -282,6 +290,7 @@ class PlandeskApp(CorrectionRunning, SettingsKeeping, App[None]):
             self.recover_corrections()
         self._start_live(message.engine)
         freeze_startup_objects()
+        collect_rarely()  # the rest collector runs them instead
 
     # -- live refresh (tui/live.py) ------------------------------------------------------------
 
