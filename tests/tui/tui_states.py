@@ -248,10 +248,16 @@ async def steady_screen(pilot: Pilot[None]) -> None:
 
 async def until(pilot: Pilot[None], condition: Callable[[], object], what: str) -> None:
     """Wait until `condition()` holds on screen (for states a running worker leaves open,
-    where `settle` would wait for the worker itself)."""
+    where `settle` would wait for the worker itself). A widget the condition asks for that is
+    not mounted yet (a screen shown before it composed its children) is "not yet"."""
+    from textual.css.query import NoMatches
+
     for _ in range(1000):
-        if condition():
-            return
+        try:
+            if condition():
+                return
+        except NoMatches:
+            pass
         await pilot.pause(0.01)
     raise AssertionError(f"timed out waiting until {what}")
 
