@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,14 @@ from sqlmodel import Session
 from store.models import Plan
 from store.plans.filters import PlanFilter
 from store.plans.rows import PlanSummary, child_counts, summary_row, summary_select, table_of
+from store.plans.search import (  # what the cut left as it was
+    SearchResult,
+    _id_prefix_bounds,
+    _plan_search,
+    _plan_search_rows,
+    fts_phrase,
+    like_pattern,
+)
 
 # trigram tokens are three characters: shorter text cannot use the index
 MIN_INDEXED_TEXT = 3
@@ -21,54 +28,6 @@ SHORT_TEXT_WINDOW = 20_000
 MATCH_LIMIT = 200
 COUNT_CAP = 1_000
 ANCESTOR_LIMIT = 10_000
-_ID_PREFIX = re.compile(r"[0-9A-Z]+")
-
-
-_plan_search = sa.table("plan_search", sa.column("rowid", sa.Integer))
-_plan_search_rows = sa.table(
-    "plan_search_rows", sa.column("search_rowid", sa.Integer), sa.column("plan_id", sa.String)
-)
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """The first matches of a filter, the ancestors that place them in their trees, and how
-    many plans match in all (counted up to COUNT_CAP)."""
-
-    matches: tuple[PlanSummary, ...]
-    ancestors: tuple[PlanSummary, ...]  # ancestors of matches that are not matches themselves
-    child_counts: dict[str, int]
-    total: int
-    capped: bool  # more than `total` plans match
-    window: int | None = None  # a short text was looked for in the newest `window` plans only
-    more_ids: tuple[str, ...] = ()  # the matches after `matches`, up to COUNT_CAP in all
-
-    @property
-    def count_label(self) -> str:
-        """ "312 matches", "1,000+ matches", "1 match in the newest 20,000 plans"."""
-        noun = "match" if self.total == 1 and not self.capped else "matches"
-        label = f"{self.total:,}{'+' if self.capped else ''} {noun}"
-        if self.window is not None:
-            label += f" in the newest {self.window:,} plans"
-        return label
-
-
-def fts_phrase(text: str) -> str:
-    """`text` as one FTS5 string: a literal substring, whatever quotes or operators it holds."""
-    return '"' + text.replace('"', '""') + '"'
-
-
-def like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _id_prefix_bounds(text: str) -> tuple[str, str] | None:
-    """ids starting with `text` are the range [low, high): an index range on the primary key."""
-    prefix = text.upper()
-    if not _ID_PREFIX.fullmatch(prefix):
-        return None
-    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def _plans() -> sa.Table:
