@@ -67,7 +67,12 @@ async def test_lines_are_drawn_as_tree_draws_them(workdir: Path) -> None:
         node = tree.cursor_node
         assert node is not None and isinstance(node.data, PlanRow)
         before = [ours for _, ours, _ in drawn_both_ways(tree)]
-        node.data.state, node.data.child_count = "cancelled", 12
+        node.data.state = "cancelled"  # one field at a time: each is part of what is kept
+        node.refresh()
+        assert_drawn_as_tree_does(tree)
+        node.data.child_count = 12
+        node.refresh()
+        assert_drawn_as_tree_does(tree)
         tree.changed_plan_ids = frozenset({node.data.plan_id})
         node.refresh()
         assert_drawn_as_tree_does(tree)
