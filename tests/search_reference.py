@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ from store.models import Plan
 from store.plans.filters import PlanFilter
 from store.plans.rows import PlanSummary, child_counts, summary_row, summary_select, table_of
 from store.plans.search import (  # what the cut left as it was
+    MatchChunk,
     SearchResult,
     _id_prefix_bounds,
     _plan_search,
@@ -152,16 +152,6 @@ def _ancestors(session: Session, found: list[PlanSummary],
         chunk = wanted[start:start + 500]
         found_ancestors += _summaries(session, summary_select().where(plans.c.plan_id.in_(chunk)))
     return sorted(found_ancestors, key=lambda plan: plan.plan_id)
-
-
-@dataclass(frozen=True)
-class MatchChunk:
-    """Some matches, the ancestors that place them in their trees (those not already shown),
-    and the child counts of both."""
-
-    matches: tuple[PlanSummary, ...]
-    ancestors: tuple[PlanSummary, ...]
-    child_counts: dict[str, int]
 
 
 def matches_of(session: Session, plan_ids: Sequence[str],

@@ -227,11 +227,10 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
     # width, look)
     _frame: tuple[Style, int, LineLook] | None = None
     _look: tuple[object, LineLook] | None = None  # (what it was worked out for, the look)
-    _style_epoch = 0  # counts style updates: the look is worked out anew after one
     _labels_drawn: LabelSegments  # labels drawn with the look, by what they show
 
     def notify_style_update(self) -> None:
-        self._style_epoch += 1
+        self._look = None  # styles changed: the look is worked out anew
         super().notify_style_update()
 
     def render_lines(self, crop: Region) -> list[Strip]:
@@ -245,8 +244,7 @@ class PlanTree(LiveTreeRefresh, PlanTreeSearch, PlanTreeReveal):
     def _line_look(self) -> LineLook:
         """The styles lines are drawn with, for the tree's current styles and pseudo classes;
         the labels kept were drawn with the look before, so they go when it changes."""
-        key = (self._style_epoch, self.get_pseudo_class_state(), self.show_guides,
-               self.guide_depth)
+        key = (self.get_pseudo_class_state(), self.show_guides, self.guide_depth)
         if self._look is not None and self._look[0] == key:
             return self._look[1]
         look = LineLook.of(self, self._label_styles())
