@@ -19,6 +19,12 @@ def steps_of(engine, query: str) -> list[list[str]]:  # type: ignore[no-untyped-
         session, PlanFilter.parse(query), limit=10))
 
 
+def first_read(steps: list[str]) -> str:
+    """What a statement reads first: the ids' statements read inside the subquery whose ids
+    they aggregate ("CO-ROUTINE anon_1")."""
+    return steps[1] if steps[0].startswith("CO-ROUTINE anon") else steps[0]
+
+
 def test_phase_and_state_narrow_a_search_without_driving_it(sqlite_url):
     seed_database(sqlite_url, 60, 3, random_seed=5)
     engine = create_db_engine(sqlite_url)
@@ -30,12 +36,13 @@ def test_phase_and_state_narrow_a_search_without_driving_it(sqlite_url):
             ("01 state:queued", "SEARCH plans USING INDEX sqlite_autoindex_plans_1 (plan_id>?"),
         ):
             statements = steps_of(engine, query)  # ids by prefix, text, rows, ancestors
-            assert any(steps[0].startswith(driver) for steps in statements), (query, statements)
+            assert any(first_read(steps).startswith(driver) for steps in statements), (
+                query, statements)
             for steps in statements:
                 assert not any(index in step for index in FILTER_INDEXES
                                for step in steps), (query, steps)
         # with no text nor id, the phase is all there is: its index is the way in
         ids, *_ = steps_of(engine, "phase:execute")
-        assert ids[0].startswith("SEARCH plans USING INDEX ix_plans_phase"), ids
+        assert first_read(ids).startswith("SEARCH plans USING INDEX ix_plans_phase"), ids
     finally:
         engine.dispose()

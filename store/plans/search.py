@@ -10,6 +10,7 @@ wildcards.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -196,11 +197,20 @@ def matching_ids(session: Session, plan_filter: PlanFilter) -> Any:
 
 def _matched_ids(session: Session, parts: list[Any]) -> list[str]:
     """The ids the parts match, in their order (ids by prefix first), up to COUNT_CAP + 1:
-    one pass of each part serves both the first matches and the count."""
+    one pass of each part serves both the first matches and the count.
+
+    Each part's ids come as one JSON array in one row. The driver lets go of the GIL for
+    each row it steps to and must take it back after; while the UI thread was busy (drawing
+    the previous matches), each take waited up to the interpreter's switch interval (5 ms):
+    1,001 ids took 4.7 s instead of 4 ms with another thread busy, and 18 ms as one row."""
+    aggregate = sa.func.json_group_array if _is_sqlite(session) else sa.func.json_agg
     ids: dict[str, None] = {}
     for part in parts:
-        # all(): one fetchall, where iterating fetched the rows one call at a time
-        ids.update(dict.fromkeys(map(str, session.scalars(part.limit(COUNT_CAP + 1)).all())))
+        found = part.limit(COUNT_CAP + 1).subquery()
+        value = session.execute(sa.select(aggregate(next(iter(found.c))))).scalar_one()
+        if isinstance(value, str):  # SQLite's JSON is text; psycopg reads json into lists
+            value = json.loads(value)
+        ids.update(dict.fromkeys(map(str, value or ())))
         if len(ids) > COUNT_CAP:
             break
     return list(ids)[:COUNT_CAP + 1]

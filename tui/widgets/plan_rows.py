@@ -136,10 +136,13 @@ class RevealReady(Message, bubble=False):
 
 @dataclass
 class MatchesLoaded(Message, bubble=False):
-    """A search's matches with their ancestors (None and `error` if it failed)."""
+    """A search's matches (None and `error` if it failed): `chunk`, the first screenful of
+    them with their ancestors, to place now; `rest`, the ids of the others, to place later."""
 
     generation: int
     result: SearchResult | None
+    chunk: MatchChunk | None = None
+    rest: tuple[str, ...] = ()
     cursor_plan_id: str | None = None  # keep the cursor on this plan if it is still shown
     error: str | None = None
 

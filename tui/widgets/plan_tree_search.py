@@ -45,8 +45,41 @@ if TYPE_CHECKING:
     from store.query_interrupt import QueryInterrupt
     from tui.widgets.plan_tree import PlanTree
 
-# matches read and placed at a time: a screenful or more, with their ancestors
+# matches read at a time: a screenful or more, with their ancestors
 MATCHES_AT_ONCE = 50
+# screens of rows placed at once from the matches read (the others wait in "… more matches")
+SCREENS_AT_ONCE = 2
+
+
+def screenful(result: plans.SearchResult, rows: int,
+              keep: str | None = None) -> tuple[plans.MatchChunk, tuple[str, ...]]:
+    """The first of `result`'s matches that, with their ancestors, make `rows` rows (up to
+    `keep` at least, if it is one of them), and the ids of the other matches, in order.
+
+    Deep matches bring their ancestors: 50 of them in a forest 8 levels deep were 216 rows
+    for a screen of 40, and every row placed is paid for by the keystroke. A match taken
+    brings the matches above it too, placed as matches."""
+    matches = {plan.plan_id: plan for plan in result.matches}
+    ancestors = {plan.plan_id: plan for plan in result.ancestors}
+    order = list(matches)
+    must = order.index(keep) + 1 if keep in matches else 0
+    taken: dict[str, None] = {}
+    for index, plan_id in enumerate(order):
+        if len(taken) >= rows and index >= must:
+            break
+        step: str | None = plan_id
+        while step is not None and step not in taken and (step in matches or step in ancestors):
+            taken[step] = None
+            step = (matches.get(step) or ancestors[step]).parent_plan_id
+    if all(plan_id in taken for plan_id in order):
+        chunk = plans.MatchChunk(result.matches, result.ancestors, result.child_counts)
+        return chunk, result.more_ids
+    chunk = plans.MatchChunk(
+        tuple(plan for plan in result.matches if plan.plan_id in taken),
+        tuple(plan for plan in result.ancestors if plan.plan_id in taken),
+        {plan_id: count for plan_id, count in result.child_counts.items() if plan_id in taken},
+    )
+    return chunk, (*(plan_id for plan_id in order if plan_id not in taken), *result.more_ids)
 
 
 @dataclass
@@ -135,7 +168,9 @@ class PlanTreeSearch(PlanTreePages):
         cursor = self.cursor_plan_id if keep_cursor else None
         stale, self.search_interrupt = self.search_interrupt, QueryInterrupt()
         self._stop_search(stale)
-        self._fetch_matches(self.generation, plan_filter, delay, cursor, self.search_interrupt)
+        rows = SCREENS_AT_ONCE * self.scrollable_content_region.height or self.matches_at_once
+        self._fetch_matches(self.generation, plan_filter, delay, cursor, rows,
+                            self.search_interrupt)
 
     def _stop_search(self, stale: QueryInterrupt | None) -> None:
         """Stop the SQL of a search no longer wanted. Cancelling a worker does not stop the
@@ -149,7 +184,8 @@ class PlanTreeSearch(PlanTreePages):
     @work(thread=True, exclusive=True, exit_on_error=False, group="search",
           description="Searching plans")
     def _fetch_matches(self, generation: int, plan_filter: PlanFilter, delay: float,
-                       cursor_plan_id: str | None, interrupt: QueryInterrupt) -> None:
+                       cursor_plan_id: str | None, rows: int, interrupt: QueryInterrupt) -> None:
+        """The matches, and (here, off the UI thread) the screenful of them to place first."""
         from store.query_interrupt import QueryInterrupted
 
         worker = get_current_worker()
@@ -165,21 +201,21 @@ class PlanTreeSearch(PlanTreePages):
         except Exception as exc:
             self.post_message(MatchesLoaded(generation, None, error=str(exc)))
             return
+        chunk, rest = screenful(result, rows, cursor_plan_id)
         if not worker.is_cancelled:
-            self.post_message(MatchesLoaded(generation, result, cursor_plan_id))
+            self.post_message(MatchesLoaded(generation, result, chunk, rest, cursor_plan_id))
 
     @on(MatchesLoaded)
     def _matches_loaded(self, message: MatchesLoaded) -> None:
         if message.generation != self.generation:
             return
-        result = message.result
-        if result is None:
+        result, chunk = message.result, message.chunk
+        if result is None or chunk is None:
             self.notify(message.error or "", title="Could not search the plans",
                         severity="error", markup=False)
             return
         self._start_over(self.plan_filter)
-        self._place_matches(plans.MatchChunk(result.matches, result.ancestors,
-                                             result.child_counts), result.more_ids)
+        self._place_matches(chunk, message.rest)
         if result.capped:
             note = f"… past {result.total:,} matches: type more to narrow them"
             self.root.add_leaf(Text(note), NoteRow(note))
