@@ -207,6 +207,26 @@ def _sqlite_connect_listener(*, foreign_keys: bool, read_only: bool, manual_begi
     return on_connect
 
 
+def _postgres_options(url: str, read_only: bool) -> str:
+    """The server settings of plandesk's PostgreSQL sessions, after those the URL's own
+    `options` sets:
+
+    - synchronize_seqscans off: a broad search ("tas") reads the plans with a sequential scan
+      and stops at the first 1,001 matches; a synchronized scan starts where another scan of
+      the table is, so the same text listed other first matches each time another session
+      had scanned the table (and a live refresh reshuffled them). Off, a scan starts at the
+      table's first block.
+    - with `read_only`, default_transaction_read_only on: the server refuses every write,
+      whatever a bug in plandesk might try.
+    """
+    given = make_url(url).query.get("options")
+    options = [given] if isinstance(given, str) else list(given or ())
+    options.append("-c synchronize_seqscans=off")
+    if read_only:
+        options.append("-c default_transaction_read_only=on")
+    return " ".join(options)
+
+
 def create_db_engine(
     url: str,
     *,
@@ -226,11 +246,8 @@ def create_db_engine(
     if path is None:
         if make_url(url).get_backend_name() == "sqlite":
             return sa.create_engine(url)
-        if read_only:
-            # the server refuses every write, whatever a bug in plandesk might try
-            return sa.create_engine(url, pool_pre_ping=True, connect_args={
-                "options": "-c default_transaction_read_only=on"})
-        return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(url, pool_pre_ping=True,
+                                connect_args={"options": _postgres_options(url, read_only)})
     if read_only:
         engine = sa.create_engine(
             "sqlite:///file:" + str(path) + "?mode=ro&uri=true",
