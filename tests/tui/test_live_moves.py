@@ -70,16 +70,24 @@ async def expand(pilot: Pilot[None], app: PlandeskApp, screen: PlansScreen,
     assert tree.cursor_plan_id == cursor
 
 
+async def both_trees_open(pilot: Pilot[None], app: PlandeskApp, old_root: str,
+                         new_root: str) -> PlansScreen:
+    """The plans screen with `new_root`, then `old_root`, expanded; the cursor on the first
+    plan shown."""
+    screen = await opened(pilot, app)
+    await expand(pilot, app, screen, new_root)
+    await expand(pilot, app, screen, old_root)
+    return screen
+
+
 @run_async
 async def test_a_plan_moved_to_another_tree_leaves_the_detail_and_level_it_was_in(
         demo_url: str, writer: sa.Engine) -> None:
     app = live_app(demo_url)
     old_root, new_root = plan_id_of(writer, PLAN), plan_id_of(writer, OTHER_TREE)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await opened(pilot, app)
+        screen = await both_trees_open(pilot, app, old_root, new_root)
         tree, pane = screen.plan_tree, screen.detail_pane
-        await expand(pilot, app, screen, new_root)
-        await expand(pilot, app, screen, old_root)
         assert tree.cursor_plan_id == old_root and in_step(screen)
         moved = children_shown(screen, old_root)[0]
         children, size, _ = shown(pane)
@@ -131,11 +139,9 @@ async def test_the_cursor_goes_with_its_moved_plan_or_above_where_it_was(
     app = live_app(demo_url)
     old_root, new_root = plan_id_of(writer, PLAN), plan_id_of(writer, OTHER_TREE)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await opened(pilot, app)
+        screen = await both_trees_open(pilot, app, old_root, new_root)
         tree, pane = screen.plan_tree, screen.detail_pane
-        await expand(pilot, app, screen, new_root)
         unloaded = children_shown(screen, new_root)[0]  # not expanded: its level is not read
-        await expand(pilot, app, screen, old_root)
         await pilot.press("down")
         moved = children_shown(screen, old_root)[0]
         await until(pilot, lambda: tree.cursor_plan_id == moved and in_step(screen)
@@ -167,10 +173,8 @@ async def test_a_moved_plan_whose_children_were_loaded_shows_them_once_where_it_
     app = live_app(demo_url)
     old_root, new_root = plan_id_of(writer, PLAN), plan_id_of(writer, OTHER_TREE)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await opened(pilot, app)
+        screen = await both_trees_open(pilot, app, old_root, new_root)
         tree = screen.plan_tree
-        await expand(pilot, app, screen, new_root)
-        await expand(pilot, app, screen, old_root)
         moved = next(plan_id for plan_id in children_shown(screen, old_root)
                      if child_count(screen, plan_id) > 0)
         await expand(pilot, app, screen, moved)

@@ -57,7 +57,7 @@ def screenful(result: plans.SearchResult, rows: int,
     `keep` at least, if it is one of them), and the ids of the other matches, in order.
 
     Deep matches bring their ancestors: 50 of them in a forest 8 levels deep were 216 rows
-    for a screen of 40, and every row placed is paid for by the keystroke. A match taken
+    for a screen of about 30, and every row placed is paid for by the keystroke. A match taken
     brings the matches above it too, placed as matches."""
     matches = {plan.plan_id: plan for plan in result.matches}
     ancestors = {plan.plan_id: plan for plan in result.ancestors}
